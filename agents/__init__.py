@@ -1,0 +1,1 @@
+"""bc_gym.agents: the Agent interface, VAE, latent GPT and baselines (needs the train extra)."""

@@ -1,0 +1,47 @@
+"""The ``bc-gym`` command: thin wrappers over the library.
+
+Each command group lives in ``bc_gym/commands/<group>.py`` and imports heavy modules lazily,
+so ``bc-gym --help`` stays fast and works without torch, pygame or a display.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from bc_gym.commands import game
+
+app = typer.Typer(
+    name="bc-gym",
+    help="Teach an agent to play a real-time game by watching a person play it on screen.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(game.app, name="game")
+
+
+@app.command()
+def version() -> None:
+    """Print the bc-gym version and the versions of its key dependencies."""
+    import gymnasium
+    import numpy
+
+    import bc_gym
+
+    typer.echo(f"bc-gym {bc_gym.__version__}")
+    typer.echo(f"gymnasium {gymnasium.__version__}, numpy {numpy.__version__}")
+
+
+def main() -> None:
+    """Entry point of the ``bc-gym`` console script."""
+    from bc_gym.errors import BcGymError
+
+    try:
+        app()
+    except BcGymError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""CLI command groups, one module each (see ``bc_gym/cli.py``)."""

@@ -1,0 +1,125 @@
+"""A scripted HighwayRacer driver that reads the game state (not pixels)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from bc_gym.actions import HIGHWAY_ACTIONS
+from bc_gym.games.highway.game import CAR_H, HighwayGame
+
+
+class ScriptedExpert:
+    """Drive well: keep speed, change lane ahead of slower traffic, brake when boxed in.
+
+    Args:
+        noise: 0 drives cleanly. With ``noise > 0`` a fraction ``noise`` of the steps take a
+            random action, and about once every ``1 / (0.03 * noise)`` steps the car drifts
+            sideways for 3-7 steps before the expert recovers (recovery demonstrations).
+        seed: seeds the noise.
+
+    Example:
+        >>> import gymnasium as gym, bc_gym
+        >>> from bc_gym.games.highway import ScriptedExpert
+        >>> env = gym.make("bc_gym/HighwayRacer-v0")
+        >>> _ = env.reset(seed=0)
+        >>> expert = ScriptedExpert()
+        >>> env.action_space.contains(expert(env))
+        True
+    """
+
+    def __init__(self, noise: float = 0.0, seed: int | None = None) -> None:
+        if not 0.0 <= noise <= 1.0:
+            raise ValueError(f"noise must be in [0, 1], actual value: {noise!r}")
+        self.noise = float(noise)
+        self.rng = np.random.default_rng(seed)
+        self._target: int | None = None
+        self._drift_left = 0
+        self._drift_key = "left"
+
+    def reset(self) -> None:
+        """Forget the lane plan (call at episode start; done automatically on a new game)."""
+        self._target = None
+        self._drift_left = 0
+
+    def __call__(self, env: gym.Env | HighwayGame) -> int:
+        """Return the action index for the env's current state (the env may be wrapped)."""
+        game = env if isinstance(env, HighwayGame) else env.unwrapped.game
+        if game.state.steps == 0:
+            self.reset()
+        if self.noise > 0:
+            if self._drift_left > 0:
+                self._drift_left -= 1
+                return HIGHWAY_ACTIONS.index(f"up+{self._drift_key}")
+            if self.rng.random() < 0.03 * self.noise:
+                self._start_drift(game)
+            if self.rng.random() < self.noise:
+                return int(self.rng.integers(HIGHWAY_ACTIONS.n))
+        return HIGHWAY_ACTIONS.from_keys(self.keys(game))
+
+    def _start_drift(self, game: HighwayGame) -> None:
+        """Drift towards a free neighbouring lane for a few steps (never off the road)."""
+        s, c = game.state, game.config
+        lane = game.lane_of(s.x)
+        free = []
+        for side, nb in (("left", lane - 1), ("right", lane + 1)):
+            if 0 <= nb < c.lanes and not any(
+                car.lane == nb and abs(car.y - s.distance) < 3 * CAR_H for car in s.cars
+            ):
+                free.append(side)
+        if free:
+            self._drift_key = free[int(self.rng.integers(len(free)))]
+            self._drift_left = int(self.rng.integers(3, 8))
+
+    # The policy proper.
+    def keys(self, game: HighwayGame) -> set[str]:
+        """Keys the expert holds in this state."""
+        s, c = game.state, game.config
+        lane_now = game.lane_of(s.x)
+        gap = [np.inf] * c.lanes  # free road ahead in each lane, px (bumper to bumper)
+        lead_v = [np.inf] * c.lanes
+        beside = [False] * c.lanes  # a car alongside: cannot move into that lane now
+        for car in s.cars:
+            dy = car.y - s.distance
+            if -CAR_H - 6 < dy < CAR_H + 6:
+                beside[car.lane] = True
+            if dy > -CAR_H + 2:
+                g = dy - CAR_H
+                if g < gap[car.lane]:
+                    gap[car.lane], lead_v[car.lane] = g, car.v
+
+        def reachable(lane: int) -> bool:
+            step = 1 if lane > lane_now else -1
+            return all(not beside[i] for i in range(lane_now + step, lane + step, step))
+
+        def value(lane: int) -> float:
+            # Prefer lanes with room; small cost for each lane change.
+            return min(gap[lane], 400.0) - 12.0 * abs(lane - lane_now)
+
+        centered = abs(game.lane_center(lane_now) - s.x) < 3.0
+        if self._target is None or not reachable(self._target):
+            self._target = lane_now
+        if centered or self._target == lane_now:
+            # Plan one lane at a time, from the lane the car is in.
+            options = [ln for ln in (lane_now - 1, lane_now, lane_now + 1) if 0 <= ln < c.lanes]
+            best = max((ln for ln in options if reachable(ln)), key=value)
+            if value(best) > value(self._target) + 20.0:
+                self._target = best
+
+        keys: set[str] = set()
+        dx = game.lane_center(self._target) - s.x
+        if dx < -1.0:
+            keys.add("left")
+        elif dx > 1.0:
+            keys.add("right")
+        # Speed: the road ahead in every lane the car body touches or will cross.
+        lo, hi = sorted((lane_now, self._target))
+        touched = game.lanes_overlapped(s.x) | set(range(lo, hi + 1))
+        ahead = min(gap[ln] for ln in touched)
+        closing = max(s.v - min(lead_v[ln] for ln in touched), 0.0)
+        safe = 6.0 + closing * 0.3 + closing**2 / (2 * c.brake)
+        if ahead < safe:
+            keys.add("down")
+        elif ahead > safe + 10.0 or closing <= 0:
+            keys.add("up")
+        return keys

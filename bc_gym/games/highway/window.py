@@ -1,0 +1,127 @@
+"""HighwayRacer in a real pygame window, in real time, read from the real keyboard.
+
+The window is titled ``bc-gym HighwayRacer`` and is ``96 * scale`` pixels square (480x480 at the
+default ``scale=5``). It shows exactly the numpy frame of :func:`render`, upscaled by ``scale``.
+Keys: arrows drive; after GAME OVER, Space or Enter starts the next game (seed + 1); Escape or
+closing the window quits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from bc_gym.errors import DisplayError, require
+from bc_gym.games.highway.env import REWARD_SCALE
+from bc_gym.games.highway.game import FRAME, GameConfig, HighwayGame
+from bc_gym.games.highway.render import render
+from bc_gym.imaging import upscale
+
+TITLE = "bc-gym HighwayRacer"
+
+
+def window_size(scale: int) -> int:
+    """Side of the square window in screen pixels."""
+    return FRAME * scale
+
+
+def run_window(
+    fps: float = 30.0,
+    scale: int = 5,
+    seed: int = 0,
+    config: GameConfig | None = None,
+    max_steps: int | None = None,
+    max_episodes: int | None = None,
+    log: str | Path | None = None,
+) -> None:
+    """Open the window and run games until the user quits.
+
+    Args:
+        fps: frames (and game ticks) per second; the loop keeps a fixed clock.
+        scale: integer upscale factor of the 96x96 frame.
+        seed: seed of the first game; each restart uses the next seed.
+        config: game parameters (lanes, traffic); its ``fps`` is replaced by ``fps``.
+        max_steps: end a game after this many ticks (shown as GAME OVER), like the env's
+            truncation; ``None`` for no limit.
+        max_episodes: quit after this many games; ``None`` to run until Escape.
+        log: append one JSON line per finished game (seed, steps, score, crash) to this file.
+    """
+    if scale < 1 or int(scale) != scale:
+        raise ValueError(f"scale must be a positive integer, actual value: {scale!r}")
+    if fps <= 0:
+        raise ValueError(f"fps must be > 0, actual value: {fps!r}")
+    if not os.environ.get("DISPLAY") and not os.environ.get("SDL_VIDEODRIVER"):
+        raise DisplayError(
+            "No DISPLAY: the game window needs an X server. On a headless machine run it under "
+            "Xvfb (apt-get install xvfb; xvfb-run bc-gym game highway) or use the headless env "
+            "gym.make('bc_gym/HighwayRacer-v0')."
+        )
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    pygame = require("pygame", "window")
+    cfg = config or GameConfig()
+    cfg.fps = float(fps)
+    pygame.display.init()
+    try:
+        size = window_size(int(scale))
+        screen = pygame.display.set_mode((size, size))
+        pygame.display.set_caption(TITLE)
+        game = HighwayGame(cfg, seed=seed)
+        episode, period = 0, 1.0 / fps
+        next_tick = time.perf_counter()
+        logged = False
+        while True:
+            for ev in pygame.event.get():
+                if ev.type == pygame.QUIT or (
+                    ev.type == pygame.KEYDOWN and ev.key == pygame.K_ESCAPE
+                ):
+                    return
+                if (
+                    ev.type == pygame.KEYDOWN
+                    and ev.key in (pygame.K_SPACE, pygame.K_RETURN)
+                    and game.state.crashed
+                ):
+                    episode += 1
+                    if max_episodes is not None and episode >= max_episodes:
+                        return
+                    game.reset(seed + episode)
+                    logged = False
+            if not game.state.crashed:
+                k = pygame.key.get_pressed()
+                game.step(
+                    left=k[pygame.K_LEFT], right=k[pygame.K_RIGHT],
+                    up=k[pygame.K_UP], down=k[pygame.K_DOWN],
+                )  # fmt: skip
+                if max_steps is not None and game.state.steps >= max_steps:
+                    game.state.crashed, game.state.crash_reason = True, "time up"
+            if game.state.crashed and not logged:
+                logged = True
+                if log is not None:
+                    _log_episode(log, episode, seed + episode, game)
+            frame = upscale(render(game), int(scale))
+            screen.blit(pygame.surfarray.make_surface(frame.swapaxes(0, 1)), (0, 0))
+            pygame.display.flip()
+            next_tick += period
+            delay = next_tick - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -period:  # fell more than a frame behind: restart the clock
+                next_tick = time.perf_counter()
+    finally:
+        pygame.display.quit()
+
+
+def _log_episode(path: str | Path, episode: int, seed: int, game: HighwayGame) -> None:
+    s = game.state
+    rec = {
+        "episode": episode,
+        "seed": seed,
+        "steps": s.steps,
+        "return": s.distance / REWARD_SCALE,
+        "crash": s.crash_reason if s.crash_reason != "time up" else "",
+        "time": time.time(),
+    }
+    with open(path, "a") as f:
+        f.write(json.dumps(rec) + "\n")

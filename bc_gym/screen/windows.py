@@ -1,0 +1,115 @@
+"""Find top-level X11 windows by title and read their on-screen geometry (python-xlib)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+
+from bc_gym.errors import DisplayError, UnsupportedPlatform, WindowNotFound, require
+
+
+@dataclass(frozen=True)
+class WindowInfo:
+    """A visible window: X id, title and geometry in root (screen) coordinates."""
+
+    wid: int
+    title: str
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @property
+    def region(self) -> tuple[int, int, int, int]:
+        """``(left, top, width, height)``, the form ``record`` and ``ScreenEnv`` accept."""
+        return (self.left, self.top, self.width, self.height)
+
+
+def check_display() -> str:
+    """Return ``$DISPLAY`` or raise a clear error (no display, Wayland session)."""
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        if os.environ.get("WAYLAND_DISPLAY") or os.environ.get("XDG_SESSION_TYPE") == "wayland":
+            raise UnsupportedPlatform(
+                "This is a Wayland session without Xwayland's DISPLAY: bc-gym captures the screen "
+                "and sends keys through X11 only. Log in to an X11 ('Xorg') session, or run the "
+                "game under Xvfb (apt-get install xvfb; xvfb-run ...)."
+            )
+        raise DisplayError(
+            "No DISPLAY is set: bc-gym needs an X server to capture the screen and send keys. "
+            "On a headless machine start a virtual one: apt-get install xvfb, then run under "
+            "`xvfb-run -s '-screen 0 1280x800x24' ...`, or use bc_gym.screen.xvfb.Xvfb."
+        )
+    return display
+
+
+def _open_display():
+    check_display()
+    display = require("Xlib.display", "screen")
+    try:
+        return display.Display()
+    except Exception as exc:  # Xlib raises its own error types, not a common base
+        raise DisplayError(
+            f"Cannot connect to the X server at DISPLAY={os.environ.get('DISPLAY')!r}: {exc}"
+        ) from exc
+
+
+def _title(d, win) -> str:
+    for atom_name in ("_NET_WM_NAME", "WM_NAME"):
+        atom = d.intern_atom(atom_name)
+        prop = win.get_full_property(atom, 0)
+        if prop is not None and prop.value:
+            v = prop.value
+            return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+    return ""
+
+
+def list_windows() -> list[WindowInfo]:
+    """Visible (mapped) top-level windows with a title, in stacking order."""
+    d = _open_display()
+    try:
+        root = d.screen().root
+        out: list[WindowInfo] = []
+        stack = list(root.query_tree().children)
+        while stack:
+            win = stack.pop(0)
+            try:
+                attrs = win.get_attributes()
+                if attrs.map_state != 2:  # IsViewable
+                    continue
+                title = _title(d, win)
+                if not title:
+                    # Window managers reparent: the title sits on a child.
+                    stack.extend(win.query_tree().children)
+                    continue
+                geo = win.get_geometry()
+                pos = root.translate_coords(win, 0, 0)
+                out.append(WindowInfo(win.id, title, pos.x, pos.y, geo.width, geo.height))
+            except Exception:  # the window vanished while we looked (BadWindow)
+                continue
+        return out
+    finally:
+        d.close()
+
+
+def find_window(title: str) -> WindowInfo:
+    """The visible window whose title contains ``title`` (case-insensitive; exact match wins).
+
+    Raises:
+        WindowNotFound: listing the visible titles and the closest ones.
+    """
+    wins = list_windows()
+    exact = [w for w in wins if w.title == title]
+    if exact:
+        return exact[0]
+    part = [w for w in wins if title.lower() in w.title.lower()]
+    if part:
+        return part[0]
+    titles = [w.title for w in wins]
+    close = difflib.get_close_matches(title, titles, n=3, cutoff=0.3)
+    hint = f" Did you mean: {', '.join(map(repr, close))}?" if close else ""
+    raise WindowNotFound(
+        f"No visible window with title containing {title!r}.{hint} "
+        f"Visible windows: {titles or 'none'}"
+    )

@@ -1,0 +1,1 @@
+"""bc_gym.datasets: the trajectory format, loaders, samplers, exports and recipes."""
