@@ -1,0 +1,3 @@
+"""Shared test constants."""
+
+SEED = 42
