@@ -136,7 +136,7 @@ class ActionMap:
         vec = np.asarray(vec, dtype=bool)
         if vec.shape != (len(self.keys),):
             raise ValueError(f"held-key vector has shape {vec.shape}, expected ({len(self.keys)},)")
-        return self.from_keys(k for k, v in zip(self.keys, vec) if v)
+        return self.from_keys(k for k, v in zip(self.keys, vec, strict=True) if v)
 
     def labels_from_held(self, held: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`from_multibinary` over a ``(T, n_keys)`` bool array."""

@@ -38,7 +38,7 @@ class FocusError(BcGymError):
 
 # Dataset errors
 class DatasetFormatError(BcGymError):
-    """A file or folder is not a valid bc-gym dataset (foreign, truncated, corrupt, wrong version)."""
+    """Not a valid bc-gym dataset: foreign, truncated, corrupt or of an unknown version."""
 
 
 class DatasetExistsError(BcGymError, FileExistsError):
