@@ -1,0 +1,158 @@
+"""Ready-made datasets, generated headless and cached (used by tests, benchmarks and examples).
+
+Example:
+    >>> from bc_gym.datasets import load_dataset
+    >>> from bc_gym.datasets.recipes import highway_expert_dataset
+    >>> path = highway_expert_dataset(n_episodes=2, noise=0.05, seed=0, max_steps=30)
+    >>> ds = load_dataset(path)
+    >>> ds.metadata["source"], ds.metadata["noise"], len(ds)
+    ('game', 0.05, 2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import spec
+from .writer import DatasetWriter, EpisodeData
+
+RECIPE_VERSION = 1  # bump when the generated data changes
+
+
+def default_root() -> Path:
+    """Cache folder: ``$BC_GYM_CACHE/datasets`` or ``~/.cache/bc-gym/datasets``."""
+    base = os.environ.get("BC_GYM_CACHE")
+    return Path(base) / "datasets" if base else Path.home() / ".cache" / "bc-gym" / "datasets"
+
+
+def key_events_from_held(held: np.ndarray, times: np.ndarray, keys: list[str]) -> np.ndarray:
+    """The key log implied by a held-key table: one event per key change, at its tick time."""
+    events = []
+    prev = np.zeros(held.shape[1], bool)
+    for i, row in enumerate(held):
+        for k in np.flatnonzero(row != prev):
+            events.append((float(times[i]), keys[k], bool(row[k])))
+        prev = row
+    for k in np.flatnonzero(prev):  # release everything at the end
+        events.append((float(times[-1]), keys[k], False))
+    return spec.make_key_events(events)
+
+
+def highway_expert_dataset(
+    n_episodes: int = 20,
+    noise: float = 0.05,
+    seed: int = 0,
+    obs_size: tuple[int, int] = (64, 64),
+    root: str | Path | None = None,
+    *,
+    max_steps: int = 1000,
+    grayscale: bool = False,
+) -> Path:
+    """HighwayRacer driven by :class:`~bc_gym.games.highway.ScriptedExpert`, cached on disk.
+
+    Episode ``i`` resets the game with seed ``seed * 100_003 + i``; timestamps are the game
+    clock (``info["t"]``). The cache key covers every argument, so equal calls share one folder.
+
+    Args:
+        n_episodes: number of episodes.
+        noise: the expert's noise (random actions and drifts; see ``ScriptedExpert``).
+        seed: seeds the games and the noise.
+        obs_size: ``(height, width)`` of the observations.
+        root: cache folder (default: :func:`default_root`).
+        max_steps: truncate episodes after this many steps.
+        grayscale: one channel instead of RGB.
+
+    Returns:
+        The dataset folder.
+    """
+    import gymnasium as gym
+
+    import bc_gym  # noqa: F401  (registers the env)
+    from bc_gym.games.highway import ScriptedExpert
+
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes must be >= 1, actual value: {n_episodes!r}")
+    args = {
+        "recipe": "highway_expert",
+        "v": RECIPE_VERSION,
+        "n_episodes": int(n_episodes),
+        "noise": float(noise),
+        "seed": int(seed),
+        "obs_size": [int(obs_size[0]), int(obs_size[1])],
+        "max_steps": int(max_steps),
+        "grayscale": bool(grayscale),
+    }
+    digest = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
+    root = Path(root) if root is not None else default_root()
+    out = root / f"highway-expert-{digest}"
+    if (out / spec.METADATA_FILE).is_file():
+        return out
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=root)) / "ds"
+    env = gym.make(
+        "bc_gym/HighwayRacer-v0",
+        obs_size=args["obs_size"],
+        grayscale=grayscale,
+        max_steps=max_steps,
+    )
+    amap = env.unwrapped.action_map
+    expert = ScriptedExpert(noise=noise, seed=seed)
+    obs_shape = env.observation_space.shape
+    try:
+        with DatasetWriter(
+            tmp,
+            action_map=amap,
+            fps=float(env.metadata["render_fps"]),
+            obs_shape=obs_shape,
+            source="game",
+            game_id="bc_gym/HighwayRacer-v0",
+            recipe=args,
+            noise=float(noise),
+            seed=int(seed),
+        ) as w:
+            for i in range(n_episodes):
+                obs, info = env.reset(seed=seed * 100_003 + i)
+                expert.reset()
+                frames, times, acts, rews, terms, truncs = [obs], [info["t"]], [], [], [], []
+                while True:
+                    a = expert(env)
+                    obs, r, te, tr, info = env.step(a)
+                    frames.append(obs)
+                    times.append(info["t"])
+                    acts.append(a)
+                    rews.append(r)
+                    terms.append(te)
+                    truncs.append(tr)
+                    if te or tr:
+                        break
+                acts_arr = np.asarray(acts, np.int64)
+                held = np.array([amap.to_multibinary(a) for a in acts_arr], bool)
+                ts = np.asarray(times, np.float64)
+                w.add_episode(
+                    EpisodeData(
+                        observations=np.stack(frames),
+                        actions=acts_arr,
+                        rewards=np.asarray(rews, np.float32),
+                        terminations=np.asarray(terms),
+                        truncations=np.asarray(truncs),
+                        timestamps=ts,
+                        held_keys=held,
+                        key_events=key_events_from_held(held, ts[:-1], list(amap.keys)),
+                    )
+                )
+        try:
+            os.replace(tmp, out)  # atomic: concurrent builders never see a half-written dataset
+        except OSError:
+            if not (out / spec.METADATA_FILE).is_file():  # another builder did not win either
+                raise
+    finally:
+        env.close()
+        shutil.rmtree(tmp.parent, ignore_errors=True)
+    return out
