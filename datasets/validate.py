@@ -96,8 +96,8 @@ def validate(path: str | Path | Dataset, *, strict: bool = False) -> list[str]:
         if np.any(d < 0):
             j = int(np.argmax(d < 0))
             problems.append(
-                f"{name}: timestamps not monotonic: timestamps[{j + 1}]={tv[j + 1]!r} < "
-                f"timestamps[{j}]={tv[j]!r}"
+                f"{name}: timestamps not monotonic: timestamps[{j + 1}]={float(tv[j + 1])!r} < "
+                f"timestamps[{j}]={float(tv[j])!r}"
             )
         for key, (dtype, tail) in _T_ARRAYS.items():
             arr = f[key]

@@ -463,8 +463,8 @@ class DatasetWriter:
         if t and np.any(np.diff(ts) < 0):
             i = int(np.argmax(np.diff(ts) < 0))
             raise ValueError(
-                f"timestamps must be non-decreasing; timestamps[{i + 1}]={ts[i + 1]!r} < "
-                f"timestamps[{i}]={ts[i]!r}"
+                f"timestamps must be non-decreasing; timestamps[{i + 1}]={float(ts[i + 1])!r} < "
+                f"timestamps[{i}]={float(ts[i])!r}"
             )
         k = len(self.action_map.keys)
         if ep.held_keys is None:
