@@ -11,7 +11,6 @@ import time
 
 import numpy as np
 import pytest
-
 from bc_gym.datasets import load_dataset, validate
 
 WRITER = textwrap.dedent(

@@ -6,9 +6,9 @@ import re
 import h5py
 import numpy as np
 import pytest
+from bc_gym.datasets import DatasetWriter, EpisodeData, load_dataset
 
 from bc_gym.actions import HIGHWAY_ACTIONS
-from bc_gym.datasets import DatasetWriter, EpisodeData, load_dataset
 from bc_gym.errors import DatasetExistsError, DatasetFormatError
 
 
@@ -61,19 +61,19 @@ def test_truncated_episode_file(small):
         DatasetFormatError,
         match=r"episode_1.hdf5' is not a readable HDF5 file: it is truncated, corrupt or foreign",
     ):
-        ds[1].actions
+        _ = ds[1].actions
 
 
 def test_garbage_and_foreign_hdf5(small):
     (small / "episodes" / "episode_1.hdf5").write_bytes(b"\x89HDF\r\n" + bytes(range(256)) * 8)
     with pytest.raises(DatasetFormatError, match="not a readable HDF5 file"):
-        load_dataset(small)[1].observations
+        _ = load_dataset(small)[1].observations
     with h5py.File(small / "episodes" / "episode_1.hdf5", "w") as f:
         f["pixels"] = np.zeros(3)
     with pytest.raises(
         DatasetFormatError, match="has no 'observations' array: it is not a bc-gym episode"
     ):
-        load_dataset(small)[1].observations
+        _ = load_dataset(small)[1].observations
 
 
 def test_never_overwrites(small, tmp_path, h):

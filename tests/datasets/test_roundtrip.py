@@ -5,11 +5,11 @@ from pathlib import Path
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
+from bc_gym.datasets import DatasetWriter, EpisodeData, load_dataset, validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bc_gym.actions import ActionMap
-from bc_gym.datasets import DatasetWriter, EpisodeData, load_dataset, validate
 
 AMAP = ActionMap.from_names(["noop", "a", "b", "a+b", "c"], keys=["a", "b", "c"])
 
@@ -97,7 +97,7 @@ def test_round_trip_is_bit_identical(eps, streaming):
                     w.add_episode(ep)
         ds = load_dataset(path)
         assert len(ds) == len(eps)
-        for ep_read, ep in zip(ds, eps):
+        for ep_read, ep in zip(ds, eps, strict=True):
             assert ep_read.complete
             _check(ep_read, ep)
         assert validate(ds) == []

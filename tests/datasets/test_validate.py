@@ -3,8 +3,8 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-
 from bc_gym.datasets import EpisodeData, validate
+
 from bc_gym.errors import DatasetFormatError
 
 
@@ -28,7 +28,8 @@ def test_names_each_problem(ds_path):
         f["rewards"] = np.zeros(5, np.float64)
     assert validate(ds_path) == [
         "episode 0: rewards dtype is float64, expected float32",
-        "episode 1: timestamps not monotonic: timestamps[3]=0.0 < timestamps[2]=0.06666666666666667",
+        "episode 1: timestamps not monotonic: "
+        "timestamps[3]=0.0 < timestamps[2]=0.06666666666666667",
         "episode 1: actions[2]=12 out of range [0, 9) (1 bad actions)",
     ]
     with pytest.raises(
