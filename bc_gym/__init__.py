@@ -13,5 +13,10 @@ register(
     id="bc_gym/HighwayRacer-v0",
     entry_point="bc_gym.games.highway.env:HighwayRacerEnv",
 )
+register(
+    id="bc_gym/Screen-v0",
+    entry_point="bc_gym.envs.screen_env:ScreenEnv",
+    nondeterministic=True,  # a live screen: same seed, different frames
+)
 
 __all__ = ["__version__"]

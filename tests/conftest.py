@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import subprocess
@@ -85,3 +86,68 @@ class _start_highway:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+# --- Chromium page (tests/envs: ScreenEnv on a browser canvas) --------------------------------
+
+
+@pytest.fixture
+def chromium_page(xvfb, tmp_path):
+    """bc_gym/web/canvas_racer.html served on 127.0.0.1, open in Chromium ``--app`` mode.
+
+    Yields an object with ``.window`` (``WindowInfo``), ``.proc`` and ``.url``.
+    """
+    import functools
+    import os
+    import signal
+    import threading
+    from importlib.resources import files
+    from types import SimpleNamespace
+
+    from bc_gym.errors import WindowNotFound
+    from bc_gym.screen.windows import find_window
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("chromium is not installed (apt-get install chromium)")
+    web = str(files("bc_gym") / "web")
+    handler = functools.partial(_QuietHandler, directory=web)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/canvas_racer.html"
+    proc = subprocess.Popen(
+        [exe, "--test-type", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-gpu", "--no-sandbox",
+         f"--user-data-dir={tmp_path / 'chromium'}", "--window-position=0,0",
+         "--window-size=320,240", f"--app={url}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            try:
+                win = find_window("bc-gym Canvas Racer")
+                break
+            except WindowNotFound:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the Chromium window did not appear within 40 s")
+                time.sleep(0.1)
+        time.sleep(1.0)  # first paint
+        yield SimpleNamespace(window=win, proc=proc, url=url)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
