@@ -20,12 +20,16 @@ def highway(
     max_steps: int = typer.Option(0, help="End each game after N ticks (0: no limit)."),
     max_episodes: int = typer.Option(0, help="Quit after N games (0: until Escape)."),
     log: Path = typer.Option(None, help="Append a JSON line per finished game to this file."),
+    autopilot: bool = typer.Option(
+        False, help="The scripted expert plays, through real X key events (XTEST)."
+    ),
+    autopilot_noise: float = typer.Option(0.0, help="Autopilot noise (random actions, drifts)."),
 ) -> None:
     """HighwayRacer: arrows drive, Space/Enter restarts after GAME OVER, Escape quits.
 
     The window is titled 'bc-gym HighwayRacer' and is 96*scale pixels square.
     """
-    from bc_gym.games.highway import GameConfig
+    from bc_gym.games.highway import GameConfig, ScriptedExpert
     from bc_gym.games.highway.window import run_window
 
     run_window(
@@ -36,4 +40,5 @@ def highway(
         max_steps=max_steps or None,
         max_episodes=max_episodes or None,
         log=log,
+        autopilot=ScriptedExpert(autopilot_noise, seed=seed) if autopilot else None,
     )

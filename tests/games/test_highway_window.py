@@ -57,3 +57,20 @@ def test_window_shows_game_over_and_space_restarts(highway_window):
     frame = _grab(win)
     assert not ((frame[34 * 5 : 62 * 5, :40, 1] < 20).all()), "Space did not restart"
     _car_x(frame)
+
+
+def test_autopilot_drives_through_real_key_events(xvfb, highway_window_factory, tmp_path):
+    from bc_gym.screen.keys import KeyListener
+
+    log = tmp_path / "games.jsonl"
+    with KeyListener(["left", "right", "up", "down", "space"]) as listener:
+        run = highway_window_factory("--autopilot", "--max-steps", "60", "--max-episodes", "2",
+                                     "--log", str(log))  # fmt: skip
+        run.proc.wait(timeout=60)
+    import json
+
+    games = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [g["steps"] for g in games] == [60, 60]
+    assert all(g["crash"] == "" and g["return"] > 0 for g in games)
+    keys_seen = {k for _, k, down in listener.events if down}
+    assert "up" in keys_seen and "space" in keys_seen  # real X events, seen by another client

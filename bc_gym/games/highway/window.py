@@ -4,6 +4,11 @@ The window is titled ``bc-gym HighwayRacer`` and is ``96 * scale`` pixels square
 default ``scale=5``). It shows exactly the numpy frame of :func:`render`, upscaled by ``scale``.
 Keys: arrows drive; after GAME OVER, Space or Enter starts the next game (seed + 1); Escape or
 closing the window quits.
+
+With ``autopilot`` the :class:`ScriptedExpert` plays, but through the real keyboard: each tick it
+sends its key set as real X key events (XTEST, via :class:`bc_gym.screen.keys.KeyController`),
+which the game then reads back from the keyboard like a person's keys, one tick later. This is
+what ``bc-gym demo`` records.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ import os
 import time
 from pathlib import Path
 
+from bc_gym.actions import HIGHWAY_ACTIONS
 from bc_gym.errors import DisplayError, require
 from bc_gym.games.highway.env import REWARD_SCALE
+from bc_gym.games.highway.expert import ScriptedExpert
 from bc_gym.games.highway.game import FRAME, GameConfig, HighwayGame
 from bc_gym.games.highway.render import render
 from bc_gym.imaging import upscale
@@ -35,6 +42,8 @@ def run_window(
     max_steps: int | None = None,
     max_episodes: int | None = None,
     log: str | Path | None = None,
+    autopilot: ScriptedExpert | None = None,
+    restart_delay_s: float = 1.0,
 ) -> None:
     """Open the window and run games until the user quits.
 
@@ -47,6 +56,8 @@ def run_window(
             truncation; ``None`` for no limit.
         max_episodes: quit after this many games; ``None`` to run until Escape.
         log: append one JSON line per finished game (seed, steps, score, crash) to this file.
+        autopilot: an expert that plays through real key events (needs the ``screen`` extra).
+        restart_delay_s: with ``autopilot``, how long GAME OVER stays before it presses Space.
     """
     if scale < 1 or int(scale) != scale:
         raise ValueError(f"scale must be a positive integer, actual value: {scale!r}")
@@ -72,7 +83,10 @@ def run_window(
         episode, period = 0, 1.0 / fps
         next_tick = time.perf_counter()
         logged = False
+        pilot = _Autopilot(autopilot, pygame, restart_delay_s) if autopilot else None
         while True:
+            if pilot is not None:
+                pilot.tick(game)
             for ev in pygame.event.get():
                 if ev.type == pygame.QUIT or (
                     ev.type == pygame.KEYDOWN and ev.key == pygame.K_ESCAPE
@@ -110,7 +124,41 @@ def run_window(
             elif delay < -period:  # fell more than a frame behind: restart the clock
                 next_tick = time.perf_counter()
     finally:
+        if pilot is not None:
+            pilot.close()
         pygame.display.quit()
+
+
+class _Autopilot:
+    """Send the expert's keys as real X key events to this process's own window."""
+
+    def __init__(self, expert: ScriptedExpert, pygame, restart_delay_s: float) -> None:
+        from bc_gym.screen.keys import KeyController
+        from bc_gym.screen.windows import WindowInfo
+
+        wid = int(pygame.display.get_wm_info()["window"])
+        size = pygame.display.get_surface().get_size()
+        me = WindowInfo(wid, TITLE, 0, 0, size[0], size[1])
+        self.expert = expert
+        self.keys = KeyController([*HIGHWAY_ACTIONS.keys, "space"], window=me, focus="focus")
+        self.restart_delay_s = restart_delay_s
+        self.crashed_at: float | None = None
+
+    def tick(self, game: HighwayGame) -> None:
+        if not game.state.crashed:
+            self.crashed_at = None
+            self.keys.hold(HIGHWAY_ACTIONS.to_keys(self.expert(game)))
+            return
+        now = time.monotonic()
+        if self.crashed_at is None:
+            self.crashed_at = now
+            self.keys.hold(())
+        elif now - self.crashed_at >= self.restart_delay_s:
+            self.keys.tap("space")
+            self.crashed_at = now  # tap again later if the restart was missed
+
+    def close(self) -> None:
+        self.keys.close()
 
 
 def _log_episode(path: str | Path, episode: int, seed: int, game: HighwayGame) -> None:
