@@ -1,0 +1,75 @@
+"""Run every benchmark and refresh the README's tables.
+
+    .venv/bin/python -m benchmarks                 # all of them (~30 min on 2 cores)
+    .venv/bin/python -m benchmarks game realtime   # some of them
+    .venv/bin/python -m benchmarks --readme-only   # only copy results/*.md into README.md
+
+Each script writes ``benchmarks/results/NAME.md``. The README holds each table between
+``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``; this command replaces what is between
+the markers with the file's content, so no figure in the README is ever typed by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+# name -> the script's arguments for the published run
+SUITE = {
+    "game": [],
+    "dataset_io": [],
+    "realtime": [],
+    "recorder": [],
+    "agents": [],
+}
+
+
+def refresh_readme() -> list[str]:
+    """Copy each results/NAME.md between the README's bench:NAME markers; return the names."""
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    done = []
+    for path in sorted(RESULTS.glob("*.md")):
+        name = path.stem
+        pattern = re.compile(
+            rf"(<!-- bench:{re.escape(name)} -->\n).*?(<!-- /bench:{re.escape(name)} -->)", re.S
+        )
+        body = "\n".join(
+            line for line in path.read_text().splitlines() if not line.startswith("<!--")
+        )
+        text, n = pattern.subn(lambda m, b=body: m.group(1) + b.strip() + "\n" + m.group(2), text)
+        if n:
+            done.append(name)
+    readme.write_text(text)
+    return done
+
+
+def main(argv: list[str]) -> int:
+    """Run the named benchmarks (all by default), then refresh the README."""
+    readme_only = "--readme-only" in argv
+    names = [a for a in argv if not a.startswith("--")] or list(SUITE)
+    unknown = [n for n in names if n not in SUITE]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; expected some of {list(SUITE)}", file=sys.stderr)
+        return 2
+    failed = []
+    if not readme_only:
+        for name in names:
+            print(f"== benchmarks.{name}", flush=True)
+            rc = subprocess.call([sys.executable, "-m", f"benchmarks.{name}", *SUITE[name]],
+                                 cwd=ROOT)  # fmt: skip
+            if rc != 0:
+                failed.append(name)
+    print("README tables refreshed:", ", ".join(refresh_readme()) or "none")
+    if failed:
+        print("FAILED:", ", ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
