@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from bc_gym.commands import demo, game
+from bc_gym.commands import data, demo, game
 
 app = typer.Typer(
     name="bc-gym",
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(game.app, name="game")
+app.add_typer(data.app, name="data")
 app.command("demo")(demo.demo)
 
 
