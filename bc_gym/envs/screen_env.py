@@ -322,12 +322,12 @@ class ScreenEnv(gym.Env):
             raise
         assert self._native is not None
         terminated = bool(self.game_over(self._native, ts)) if self.game_over else False
+        if terminated:
+            self._keys.release_all()  # never leave keys held on a game-over screen
         info = self._info(time.monotonic(), overrun, act_delay)
         info["terminated"] = terminated
         reward = float(self.reward_fn(self._native, info))
         del info["terminated"]
-        if terminated:
-            self._keys.release_all()
         info["obs_age"] = time.monotonic() - ts
         return obs, reward, terminated, False, info
 

@@ -39,7 +39,16 @@ def _pyautogui() -> Any:
     pag.FAILSAFE = False  # a real-time agent must not raise because the mouse is in a corner
     x11 = getattr(pag, "platformModule", None)
     if x11 is not None and hasattr(x11, "_display"):
-        if x11._display.get_display_name() != display:
+        try:  # same name, but maybe a server that has since stopped: probe it (one round trip)
+            alive = x11._display.get_display_name() == display
+            alive = alive and x11._display.get_input_focus() is not None
+        except Exception:  # Xlib's ConnectionClosedError and socket errors
+            alive = False
+        if not alive:
+            try:
+                x11._display.close()
+            except Exception:  # already closed by the server
+                pass
             xdisplay = require("Xlib.display", "screen")
             x11._display = xdisplay.Display(display)
     return pag
@@ -344,6 +353,16 @@ class KeyListener:
         """Stop listening (idempotent)."""
         if self._listener is not None:
             self._listener.stop()
+            # pynput 1.8 queues the RECORD disable on the connection its thread is blocked on,
+            # without flushing it, so stop() hangs; X RECORD wants it sent on another connection.
+            stopper = getattr(self._listener, "_display_stop", None)
+            context = getattr(self._listener, "_context", None)
+            if stopper is not None and context is not None:
+                try:
+                    stopper.record_disable_context(context)
+                    stopper.flush()
+                except Exception:  # the thread got there first and closed it
+                    pass
             self._listener.join(2.0)
             self._listener = None
 
