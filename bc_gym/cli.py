@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from bc_gym.commands import data, demo, game
+from bc_gym.commands import data, demo, game, record
 
 app = typer.Typer(
     name="bc-gym",
@@ -20,6 +20,8 @@ app = typer.Typer(
 app.add_typer(game.app, name="game")
 app.add_typer(data.app, name="data")
 app.command("demo")(demo.demo)
+app.command("record")(record.record)
+app.command("find-region")(record.find_region)
 
 
 @app.command()
