@@ -20,6 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from bc_gym.datasets import load_dataset
 from bc_gym.datasets.pngfolder import export_png_folder
 from bc_gym.datasets.recipes import highway_expert_dataset
@@ -102,6 +103,7 @@ rows.append(
 # Minari (its default JPEG encoding), read through MinariDataset
 try:
     import minari
+
     from bc_gym.datasets.exports import to_minari
 
     os.environ["MINARI_DATASETS_PATH"] = str(tmp / "minari")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bc_gym.datasets import DatasetWriter, EpisodeData
 
 from bc_gym.actions import HIGHWAY_ACTIONS
+from bc_gym.datasets import DatasetWriter, EpisodeData
 
 
 @pytest.fixture(scope="session")

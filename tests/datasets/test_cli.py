@@ -3,10 +3,10 @@ from __future__ import annotations
 import h5py
 import imageio.v2 as imageio
 import numpy as np
-from bc_gym.datasets import load_dataset
 from typer.testing import CliRunner
 
 from bc_gym.cli import app
+from bc_gym.datasets import load_dataset
 
 runner = CliRunner()
 

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+
 from bc_gym.datasets import load_dataset, validate
 
 WRITER = textwrap.dedent(

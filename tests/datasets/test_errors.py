@@ -6,9 +6,9 @@ import re
 import h5py
 import numpy as np
 import pytest
-from bc_gym.datasets import DatasetWriter, EpisodeData, load_dataset
 
 from bc_gym.actions import HIGHWAY_ACTIONS
+from bc_gym.datasets import DatasetWriter, EpisodeData, load_dataset
 from bc_gym.errors import DatasetExistsError, DatasetFormatError
 
 

@@ -5,10 +5,10 @@ import warnings
 
 import numpy as np
 import pytest
-from bc_gym.datasets import load_dataset, validate
-from bc_gym.datasets.pngfolder import export_png_folder, import_png_folder
 
 from bc_gym.actions import HIGHWAY_ACTIONS
+from bc_gym.datasets import load_dataset, validate
+from bc_gym.datasets.pngfolder import export_png_folder, import_png_folder
 
 SEED = 42
 
@@ -80,10 +80,11 @@ def test_minari_export_loads_and_samples(tiny_highway, tmp_path, monkeypatch):
 @pytest.mark.imitation
 def test_imitation_bc_trains_on_export(tiny_highway):
     pytest.importorskip("imitation")
-    from bc_gym.datasets.exports import imitation_spaces, to_imitation
     from imitation.algorithms import bc
     from imitation.data import rollout
     from stable_baselines3.common.policies import ActorCriticCnnPolicy
+
+    from bc_gym.datasets.exports import imitation_spaces, to_imitation
 
     ds = load_dataset(tiny_highway)
     trajs = to_imitation(ds)

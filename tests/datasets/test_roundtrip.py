@@ -5,11 +5,11 @@ from pathlib import Path
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
-from bc_gym.datasets import DatasetWriter, EpisodeData, load_dataset, validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bc_gym.actions import ActionMap
+from bc_gym.datasets import DatasetWriter, EpisodeData, load_dataset, validate
 
 AMAP = ActionMap.from_names(["noop", "a", "b", "a+b", "c"], keys=["a", "b", "c"])
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from bc_gym.datasets import EpisodeData, load_dataset
 
 torch = pytest.importorskip("torch")

@@ -3,8 +3,8 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from bc_gym.datasets import EpisodeData, validate
 
+from bc_gym.datasets import EpisodeData, validate
 from bc_gym.errors import DatasetFormatError
 
 
