@@ -537,7 +537,7 @@ class Recorder:
     def _summary(self) -> dict[str, Any]:
         s = self.stats
         d = asdict(s)
-        for k in ("state", "queue_len", "fps", "focused", "elapsed_s"):
+        for k in ("state", "queue_len", "fps", "focused", "elapsed_s", "bytes_written"):
             d.pop(k)
         return d
 
@@ -551,7 +551,8 @@ class Recorder:
         win = self._fps_window
         while win and win[0] < cutoff:
             win.popleft()
-        s.fps = float(len(win)) if self.stats.state == "recording" else 0.0
+        running = self.stats.state == "recording" and self._stopped_at is None
+        s.fps = (len(win) - 1) / (win[-1] - win[0]) if running and len(win) > 2 else 0.0
         s.bytes_written = _folder_bytes(self.out)
         if self._focus_handle is not None:
             try:
