@@ -380,13 +380,15 @@ class Recorder:
         n_seen = len(listener.events)
         events: list[tuple[float, str, bool]] = []
         was_recording = False
-        next_t = self._started_at or time.monotonic()
+        # Tick k is due at base + k * period (no drift from repeated additions).
+        base, k = self._started_at or time.monotonic(), 0
+        next_t = base
         while not self._stop.is_set():
             now = time.monotonic()
             if now < next_t:
                 self._stop.wait(next_t - now)
                 continue
-            if self._deadline is not None and next_t >= self._deadline:
+            if self._deadline is not None and next_t >= self._deadline - 1e-6:
                 break
             lag = now - next_t
             skipped = int(lag // self.period) if lag > self.period else 0
@@ -411,20 +413,23 @@ class Recorder:
                     self.stats.state = "paused"
                 was_recording = False
                 events.clear()
-                next_t += (skipped + 1) * self.period
+                k += skipped + 1
+                next_t = base + k * self.period
                 continue
             if not was_recording:
                 self.stats.state = "recording"
                 was_recording = True
                 if skipped:  # resumed after a pause: the clock restarts now
-                    skipped, next_t = 0, now
+                    skipped, base, k = 0, now, 0
+                    next_t = now
             self.stats.dropped_clock += skipped
             self.stats.ticks += skipped + 1
-            next_t += skipped * self.period
+            k += skipped
+            next_t = base + k * self.period
             if now - next_t > self.period / 2:
                 self.stats.late += 1
             held_set = listener.held()
-            held = np.array([k in held_set for k in keys], dtype=bool)
+            held = np.array([key in held_set for key in keys], dtype=bool)
             t0 = time.monotonic()
             raw = self.capture.grab_bgra()
             ts = (t0 + time.monotonic()) / 2 - self.clock_origin
@@ -437,7 +442,8 @@ class Recorder:
             except queue.Full:
                 self.stats.dropped_queue += 1
                 events = item.events  # keep the key log complete
-            next_t += self.period
+            k += 1
+            next_t = base + k * self.period
         self._stopped_at = time.monotonic()
         self._send_sentinel()  # capture is over: the writer drains the queue, then stops
 
