@@ -185,8 +185,8 @@ class DatasetWriter:
             )
         if source not in spec.SOURCES:
             raise ValueError(f"source must be one of {spec.SOURCES}, actual value: {source!r}")
-        if compression == "lzf":
-            compression_opts = None
+        if compression in ("lzf", None):
+            compression_opts = None  # h5py refuses options without a gzip/szip filter
         if flush_interval <= 0:
             raise ValueError(f"flush_interval must be > 0, actual value: {flush_interval!r}")
         if chunk_frames < 1:

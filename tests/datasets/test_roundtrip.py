@@ -70,13 +70,21 @@ def _check(ep_read, ep):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(episodes(), min_size=1, max_size=3), st.booleans())
-def test_round_trip_is_bit_identical(eps, streaming):
+@given(
+    st.lists(episodes(), min_size=1, max_size=3),
+    st.booleans(),
+    st.sampled_from([("gzip", 1), ("lzf", None), (None, None)]),
+)
+def test_round_trip_is_bit_identical(eps, streaming, storage):
     shape = eps[0].observations.shape[1:]
     eps = [e for e in eps if e.observations.shape[1:] == shape]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ds"
-        with DatasetWriter(path, action_map=AMAP, fps=30, obs_shape=shape, source="import") as w:
+        compression, level = storage
+        with DatasetWriter(
+            path, action_map=AMAP, fps=30, obs_shape=shape, source="import",
+            compression=compression, compression_opts=level,
+        ) as w:  # fmt: skip
             for ep in eps:
                 if streaming:
                     w.begin_episode(ep.observations[0], ep.timestamps[0])
