@@ -1,0 +1,222 @@
+"""``cnn-bc``: frame-by-frame behaviour cloning with a small CNN over a time-spaced frame stack.
+
+The baseline the latent GPT must beat: ``n_stack`` frames spaced ``spacing_s`` seconds
+(``StackDataset`` in training, ``TimedFrameStack`` in play) are stacked on the channel axis and
+fed to a Nature-DQN-sized CNN, trained with class-weighted cross-entropy.
+
+Example:
+    >>> import numpy as np
+    >>> from bc_gym.actions import HIGHWAY_ACTIONS
+    >>> from bc_gym.agents.cnn_bc import CNNBCAgent
+    >>> agent = CNNBCAgent(HIGHWAY_ACTIONS, (64, 64, 3))
+    >>> 0 <= agent.act(np.zeros((4, 64, 64, 3), np.uint8)) < 9
+    True
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bc_gym.actions import ActionMap
+from bc_gym.agents.base import Agent, config_from_dict, config_to_dict, register_agent
+from bc_gym.agents.training import TrainConfig
+
+
+@dataclass
+class CNNBCConfig:
+    """Hyper-parameters of the CNN baseline."""
+
+    n_stack: int = 4
+    """Frames per stack."""
+    spacing_s: float = 2 / 30
+    """Seconds between stacked frames."""
+    channels: tuple[int, ...] = (32, 64, 64)
+    """Channels of the three conv layers (8x8/4, 4x4/2, 3x3/1, as in Nature DQN)."""
+    hidden: int = 256
+    """Width of the fully connected layer."""
+    dropout: float = 0.2
+    """Dropout before the output layer."""
+    class_weight_power: float = 0.5
+    """Cross-entropy class weights are ``frequency ** -power`` (0: unweighted)."""
+
+
+class CNNPolicy(nn.Module):
+    """``(B, n*C, H, W) uint8 -> (B, n_actions)`` logits."""
+
+    def __init__(self, in_ch: int, hw: tuple[int, int], n_actions: int, cfg: CNNBCConfig) -> None:
+        super().__init__()
+        c1, c2, c3 = cfg.channels
+        self.features = nn.Sequential(
+            nn.Conv2d(in_ch, c1, 8, 4), nn.ReLU(),
+            nn.Conv2d(c1, c2, 4, 2), nn.ReLU(),
+            nn.Conv2d(c2, c3, 3, 1), nn.ReLU(),
+            nn.Flatten(),
+        )  # fmt: skip
+        with torch.no_grad():
+            flat = self.features(torch.zeros(1, in_ch, *hw)).shape[1]
+        self.head = nn.Sequential(
+            nn.Linear(flat, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.hidden, n_actions),
+        )  # fmt: skip
+        self.register_buffer("class_weight", torch.ones(n_actions))
+
+    def forward(
+        self, x: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits, and the class-weighted cross-entropy when ``targets`` are given."""
+        logits = self.head(self.features(x.float() / 255.0))
+        if targets is None:
+            return logits, None
+        return logits, F.cross_entropy(logits, targets, weight=self.class_weight)
+
+
+@register_agent("cnn-bc")
+class CNNBCAgent(Agent):
+    """A CNN over ``n_stack`` frames spaced ``spacing_s`` seconds.
+
+    Args:
+        action_map: action vocabulary.
+        obs_shape: ``(H, W, C)`` of one frame.
+        config: hyper-parameters.
+        device: torch device for inference.
+    """
+
+    def __init__(
+        self,
+        action_map: ActionMap,
+        obs_shape: tuple[int, int, int],
+        config: CNNBCConfig | None = None,
+        device: str = "cpu",
+    ) -> None:
+        config = config or CNNBCConfig()
+        super().__init__(action_map, obs_shape, config.n_stack, config.spacing_s)
+        self.config = config
+        self.device = torch.device(device)
+        h, w, c = self.obs_shape
+        self.net = CNNPolicy(c * config.n_stack, (h, w), action_map.n, config).to(self.device)
+        self.net.eval()
+
+    @torch.inference_mode()
+    def _act(self, obs: np.ndarray) -> int:
+        x = torch.from_numpy(obs).permute(0, 3, 1, 2).reshape(1, -1, *obs.shape[1:3])  # (1,nC,H,W)
+        logits, _ = self.net(x.to(self.device))
+        return int(logits[0].argmax())
+
+    def to(self, device: str | torch.device) -> CNNBCAgent:
+        """Move the network to ``device``; returns the agent."""
+        self.device = torch.device(device)
+        self.net.to(self.device)
+        return self
+
+    def config_dict(self) -> dict[str, Any]:
+        """The :class:`CNNBCConfig` as JSON."""
+        return config_to_dict(self.config)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The network's state dict."""
+        return dict(self.net.state_dict())
+
+    def load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore :meth:`tensors`."""
+        self.net.load_state_dict(tensors)
+
+    @classmethod
+    def _from_config(cls, *, action_map, obs_shape, n_stack, spacing_s, agent_config, device):
+        return cls(action_map, obs_shape, config_from_dict(CNNBCConfig, agent_config), device)
+
+    @classmethod
+    def train(
+        cls,
+        datasets: list[Any],
+        out: str | Path,
+        train_cfg: TrainConfig | None = None,
+        config: CNNBCConfig | None = None,
+    ) -> CNNBCAgent:
+        """Train on ``StackDataset`` items of the train episodes; save into ``out``."""
+        from torch.utils.data import ConcatDataset, DataLoader, RandomSampler
+
+        from bc_gym.agents.data import open_datasets, split
+        from bc_gym.agents.training import (
+            class_weights,
+            classification_metrics,
+            fit,
+            is_main,
+            seed_everything,
+            setup_torch,
+            world,
+        )
+        from bc_gym.datasets.torch import StackDataset
+
+        cfg, config = train_cfg or TrainConfig(), config or CNNBCConfig()
+        out = Path(out)
+        device = setup_torch(cfg)
+        seed_everything(cfg.seed)
+        t0 = time.perf_counter()
+        datasets = open_datasets(datasets)
+        ids = split(datasets, cfg.val_fraction, cfg.seed)
+        agent = cls(datasets[0].action_map, tuple(datasets[0].obs_shape), config, str(device))
+
+        def stacks(which: int) -> ConcatDataset:
+            return ConcatDataset(
+                [
+                    StackDataset(ds, config.n_stack, config.spacing_s, episodes=pair[which])
+                    for ds, pair in zip(datasets, ids)
+                ]
+            )
+
+        train_set, val_set = stacks(0), stacks(1)
+        # Read every stack once into memory: HDF5 reads per epoch would dominate the CPU time.
+        xs, ys = _materialise(train_set)
+        vx, vy = _materialise(val_set)
+        net = agent.net.to(device)
+        if config.class_weight_power > 0:
+            net.class_weight.copy_(class_weights(ys.numpy(), agent.action_map.n, config.class_weight_power))
+        rank, n_proc = world()
+        gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
+        n_batches = cfg.steps_per_epoch or max(1, len(xs) // (cfg.batch_size * n_proc))
+
+        def batches(epoch: int):
+            sampler = RandomSampler(
+                range(len(xs)), replacement=True, num_samples=n_batches * cfg.batch_size,
+                generator=gen,
+            )  # fmt: skip
+            return DataLoader(list(sampler), batch_size=cfg.batch_size)
+
+        def step_loss(model: nn.Module, rows: torch.Tensor) -> torch.Tensor:
+            return model(xs[rows].to(device), ys[rows].to(device))[1]
+
+        def validate(model: nn.Module) -> dict[str, float]:
+            preds, loss = [], 0.0
+            for i in range(0, len(vx), 512):
+                logits, l_ = model(vx[i : i + 512].to(device), vy[i : i + 512].to(device))
+                preds.append(logits.argmax(-1).cpu())
+                loss += float(l_) * len(logits)
+            m = classification_metrics(vy.numpy(), torch.cat(preds).numpy(), agent.action_map.n)
+            return {"val_loss": loss / max(len(vx), 1), "val_acc": m["acc"], "val_f1": m["f1"]}
+
+        history = fit(net, batches, step_loss, validate, cfg, out, "cnn")
+        agent.net.eval()
+        agent.train_history = {"cnn": history}
+        if is_main():
+            agent.to("cpu").save(out, extra={"train_time_s": round(time.perf_counter() - t0, 1)})
+        return agent.to(device)
+
+
+def _materialise(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    from torch.utils.data import DataLoader
+
+    xs, ys = [], []
+    for x, y in DataLoader(dataset, batch_size=256, shuffle=False):
+        xs.append(x)
+        ys.append(y)
+    if not xs:
+        return torch.zeros(0, dtype=torch.uint8), torch.zeros(0, dtype=torch.long)
+    return torch.cat(xs), torch.cat(ys)

@@ -1,0 +1,613 @@
+"""The latent GPT policy: a VAE latent per frame, a small causal transformer over time.
+
+Read top to bottom, in nanoGPT's order: the transformer parts (``CausalSelfAttention``,
+``MLP``, ``Block``), ``GPTConfig``, ``GPT``; then the agent (``LatentGPTAgent``, what
+``bc-gym play`` runs) and its training (``train``: VAE, latent cache, GPT).
+
+Token ``k`` of a context of ``T`` steps spaced ``Δ`` seconds is
+``proj(latent of frame t-(T-1-k)Δ) + embed(action held just before that frame) + pos[k]``;
+the output at every position predicts the action of its frame (cross-entropy with class
+weights, as most frames are "up" or "noop"). An optional head predicts the next latent in the
+context (a small world-model loss). At play time each new frame is encoded once and its latent
+cached by the frame's content, so ``act()`` costs one encoder pass and one transformer pass.
+
+Example:
+    >>> import torch
+    >>> from bc_gym.agents.latent_gpt import GPT, GPTConfig
+    >>> gpt = GPT(GPTConfig(latent_dim=8, n_actions=3, block_size=4, n_embd=32, n_head=2))
+    >>> logits, loss = gpt(torch.zeros(2, 4, 8), torch.zeros(2, 4, dtype=torch.long))
+    >>> tuple(logits.shape), loss
+    ((2, 4, 3), None)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bc_gym.actions import ActionMap
+from bc_gym.agents.base import Agent, config_from_dict, config_to_dict, register_agent
+from bc_gym.agents.training import TrainConfig
+from bc_gym.agents.vae import VAE, VAEConfig, chw
+
+
+# The transformer, as in nanoGPT
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where position ``k`` sees positions ``<= k``."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        assert config.n_embd % config.n_head == 0
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd)  # q, k, v for all heads
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd)
+        self.resid_dropout = nn.Dropout(config.dropout)
+        self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, T, C) -> (B, T, C)``."""
+        B, T, C = x.size()  # batch, sequence length, embedding size (n_embd)
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )  # (B, nh, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble all head outputs
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward layer (4x wide, GELU)."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, T, C) -> (B, T, C)``."""
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: attention then MLP, each with a residual connection."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd)
+        self.mlp = MLP(config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, T, C) -> (B, T, C)``."""
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+@dataclass
+class GPTConfig:
+    """Shape of the transformer."""
+
+    latent_dim: int = 64
+    """Size of a frame latent (the VAE's ``latent_dim``)."""
+    n_actions: int = 9
+    """Number of actions; the previous-action vocabulary has one more entry, "none"."""
+    block_size: int = 8
+    """Context length ``T`` (frames spaced ``spacing_s``)."""
+    n_layer: int = 3
+    """Transformer blocks."""
+    n_head: int = 4
+    """Attention heads."""
+    n_embd: int = 128
+    """Embedding width."""
+    dropout: float = 0.1
+    """Dropout on embeddings, attention and MLP outputs."""
+    aux_next_latent: float = 0.0
+    """Weight of the next-latent prediction loss (0: no world-model head)."""
+
+
+class GPT(nn.Module):
+    """Causal transformer from (latent, previous action) tokens to action logits."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.z_proj = nn.Linear(config.latent_dim, config.n_embd)
+        self.a_emb = nn.Embedding(config.n_actions + 1, config.n_embd)  # last index: "none"
+        self.pos_emb = nn.Embedding(config.block_size, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.head = nn.Linear(config.n_embd, config.n_actions)
+        self.next_head = nn.Linear(config.n_embd, config.latent_dim)
+        # Latent normalisation and class weights, set from the training data.
+        self.register_buffer("z_mean", torch.zeros(config.latent_dim))
+        self.register_buffer("z_std", torch.ones(config.latent_dim))
+        self.register_buffer("class_weight", torch.ones(config.n_actions))
+        self.apply(self._init_weights)
+        for pn, p in self.named_parameters():  # scaled init of residual projections (GPT-2)
+            if pn.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def forward(
+        self,
+        z: torch.Tensor,
+        prev: torch.Tensor,
+        targets: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits for every position, and the loss when ``targets`` are given.
+
+        Args:
+            z: frame latents ``(B, T, latent_dim)`` (raw VAE means; normalised here).
+            prev: previous actions ``(B, T)`` long, ``n_actions`` meaning "none".
+            targets: actions ``(B, T)`` long, or None.
+
+        Returns:
+            ``(logits (B, T, n_actions), loss or None)``.
+        """
+        B, T, _ = z.size()
+        assert T <= self.config.block_size, f"sequence of {T} > block_size"
+        zn = (z - self.z_mean) / self.z_std  # (B, T, z)
+        pos = torch.arange(T, device=z.device)  # (T,)
+        x = self.z_proj(zn) + self.a_emb(prev) + self.pos_emb(pos)  # (B, T, n_embd)
+        x = self.drop(x)
+        for block in self.h:
+            x = block(x)
+        x = self.ln_f(x)  # (B, T, n_embd)
+        logits = self.head(x)  # (B, T, n_actions)
+        if targets is None:
+            return logits, None
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), targets.reshape(-1), weight=self.class_weight
+        )
+        if self.config.aux_next_latent > 0 and T > 1:
+            pred = self.next_head(x[:, :-1])  # (B, T-1, z): the next frame's latent
+            loss = loss + self.config.aux_next_latent * F.mse_loss(pred, zn[:, 1:].detach())
+        return logits, loss
+
+
+# The agent
+@dataclass
+class LatentGPTConfig:
+    """Hyper-parameters of the latent GPT agent (VAE, context and transformer)."""
+
+    context: int = 8
+    """Context length ``T``: frames (and previous actions) the transformer sees."""
+    spacing_s: float = 2 / 30
+    """Seconds ``Δ`` between context frames (``play`` stacks frames this far apart)."""
+    latent_dim: int = 64
+    """VAE latent size."""
+    vae_channels: tuple[int, ...] = (32, 64, 64, 128)
+    """Channels of the VAE's four conv layers."""
+    beta: float = 0.5
+    """KL weight of the VAE."""
+    recon: str = "fg"
+    """VAE reconstruction loss: ``mse``, ``fg`` (foreground-weighted) or ``edge``."""
+    fg_weight: float = 10.0
+    """Extra weight of foreground pixels in the VAE loss (``recon="fg"``)."""
+    vae_epochs: int = 6
+    """VAE epochs."""
+    vae_steps_per_epoch: int = 300
+    """VAE optimizer steps per epoch (batches drawn by the cluster-balanced sampler)."""
+    vae_batch_size: int = 64
+    """VAE mini-batch size."""
+    vae_lr: float = 1e-3
+    """VAE learning rate."""
+    vae_budget_fraction: float = 0.7
+    """Share of ``TrainConfig.time_budget_s`` given to the VAE (the rest goes to the GPT)."""
+    n_layer: int = 3
+    """Transformer blocks."""
+    n_head: int = 4
+    """Attention heads."""
+    n_embd: int = 128
+    """Transformer width."""
+    dropout: float = 0.1
+    """Transformer dropout."""
+    aux_next_latent: float = 0.0
+    """Weight of the next-latent (world-model) loss; 0 turns the head off."""
+    prev_action_dropout: float = 0.0
+    """Training only: replace each previous-action token by "none" with this probability."""
+    sample_latents: bool = True
+    """Training only: feed latents sampled from the VAE posterior (augmentation), not means."""
+    class_weight_power: float = 0.5
+    """Cross-entropy class weights are ``frequency ** -power`` (0: unweighted)."""
+    vae_path: str = ""
+    """Reuse the VAE of this run folder (``vae/`` inside a latent-gpt run) instead of training."""
+
+
+@register_agent("latent-gpt")
+class LatentGPTAgent(Agent):
+    """VAE latents + a causal transformer over ``context`` frames spaced ``spacing_s``.
+
+    Args:
+        action_map: action vocabulary.
+        obs_shape: ``(H, W, C)`` of one frame.
+        config: the agent's hyper-parameters.
+        device: torch device for inference.
+    """
+
+    def __init__(
+        self,
+        action_map: ActionMap,
+        obs_shape: tuple[int, int, int],
+        config: LatentGPTConfig | None = None,
+        device: str = "cpu",
+    ) -> None:
+        config = config or LatentGPTConfig()
+        super().__init__(action_map, obs_shape, config.context, config.spacing_s)
+        self.config = config
+        self.device = torch.device(device)
+        self.vae = VAE(self.vae_config()).to(self.device).eval()
+        self.gpt = GPT(self.gpt_config()).to(self.device).eval()
+        self._none = action_map.n
+        self.reset()
+
+    def vae_config(self) -> VAEConfig:
+        """The VAE's config from the agent's."""
+        c = self.config
+        return VAEConfig(
+            obs_shape=self.obs_shape,
+            latent_dim=c.latent_dim,
+            channels=tuple(c.vae_channels),
+            beta=c.beta,
+            recon=c.recon,
+            fg_weight=c.fg_weight,
+        )
+
+    def gpt_config(self) -> GPTConfig:
+        """The transformer's config from the agent's."""
+        c = self.config
+        return GPTConfig(
+            latent_dim=c.latent_dim,
+            n_actions=self.action_map.n,
+            block_size=c.context,
+            n_layer=c.n_layer,
+            n_head=c.n_head,
+            n_embd=c.n_embd,
+            dropout=c.dropout,
+            aux_next_latent=c.aux_next_latent,
+        )
+
+    def reset(self) -> None:
+        """Forget the latent cache and the previous action."""
+        self._cache: OrderedDict[bytes, tuple[torch.Tensor, int]] = OrderedDict()
+        self._last = self.action_map.n  # "none"
+
+    @torch.inference_mode()
+    def _act(self, obs: np.ndarray) -> int:
+        keys = [hash(f.tobytes()) for f in obs]
+        new = [i for i, k in enumerate(keys) if k not in self._cache]
+        if new:
+            first = {}
+            for i in new:
+                first.setdefault(keys[i], i)
+            idx = list(first.values())
+            mu, _ = self.vae.encode(chw(obs[idx]).to(self.device))  # (N, z)
+            for j, i in enumerate(idx):
+                # A new frame appeared after our last action: that action was held while it
+                # was captured (the "previous action" of training).
+                self._cache[keys[i]] = (mu[j], self._last)
+            while len(self._cache) > 4 * self.n_stack + 8:
+                self._cache.popitem(last=False)
+        z = torch.stack([self._cache[k][0] for k in keys])[None]  # (1, T, z)
+        prev = torch.tensor([[self._cache[k][1] for k in keys]], device=self.device)  # (1, T)
+        logits, _ = self.gpt(z, prev)
+        self._last = int(logits[0, -1].argmax())
+        return self._last
+
+    def to(self, device: str | torch.device) -> LatentGPTAgent:
+        """Move the networks to ``device``; returns the agent."""
+        self.device = torch.device(device)
+        self.vae.to(self.device)
+        self.gpt.to(self.device)
+        self.reset()
+        return self
+
+    def config_dict(self) -> dict[str, Any]:
+        """The :class:`LatentGPTConfig` as JSON."""
+        return config_to_dict(self.config)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """VAE weights under ``vae.``, transformer weights under ``gpt.``."""
+        out = {f"vae.{k}": v for k, v in self.vae.state_dict().items()}
+        out.update({f"gpt.{k}": v for k, v in self.gpt.state_dict().items()})
+        return out
+
+    def load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore :meth:`tensors`."""
+        self.vae.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("vae.")})
+        self.gpt.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("gpt.")})
+
+    @classmethod
+    def _from_config(cls, *, action_map, obs_shape, n_stack, spacing_s, agent_config, device):
+        config = config_from_dict(LatentGPTConfig, agent_config)
+        return cls(action_map, obs_shape, config, device=device)
+
+    @classmethod
+    def train(
+        cls,
+        datasets: list[Any],
+        out: str | Path,
+        train_cfg: TrainConfig | None = None,
+        config: LatentGPTConfig | None = None,
+    ) -> LatentGPTAgent:
+        """Train the VAE, cache latents, train the GPT; save the agent into ``out``."""
+        return train(datasets, out, train_cfg or TrainConfig(), config or LatentGPTConfig())
+
+
+# Training
+@dataclass
+class _Latents:
+    """Per-episode VAE means/log-variances, previous actions and window indices."""
+
+    mu: list[np.ndarray] = field(default_factory=list)
+    logvar: list[np.ndarray] = field(default_factory=list)
+    prev: list[np.ndarray] = field(default_factory=list)
+    actions: list[np.ndarray] = field(default_factory=list)
+    windows: list[np.ndarray] = field(default_factory=list)
+
+    def flat(self) -> tuple[torch.Tensor, ...]:
+        """Concatenate episodes; window indices become global frame indices."""
+        offs = np.cumsum([0] + [len(m) for m in self.mu])
+        mu = torch.from_numpy(np.concatenate(self.mu))
+        sd = torch.from_numpy(np.exp(0.5 * np.concatenate(self.logvar)))
+        prev = torch.from_numpy(np.concatenate(self.prev))
+        # Label of each frame (the last frame of an episode has none: -1, never a target).
+        labels = np.concatenate([np.append(a, -1) for a in self.actions])
+        win = np.concatenate([w + o for w, o in zip(self.windows, offs[:-1])])
+        return mu, sd, prev, torch.from_numpy(labels), torch.from_numpy(win)
+
+
+def _latents(vae: VAE, eps: Any, context: int, spacing_s: float, none: int, dev) -> _Latents:
+    from bc_gym.agents.data import prev_actions, window_indices
+    from bc_gym.agents.vae import encode_frames
+
+    lat = _Latents()
+    for frames, actions, times in zip(eps.frames, eps.actions, eps.times):
+        mu, lv = encode_frames(vae, frames, device=dev)
+        lat.mu.append(mu)
+        lat.logvar.append(lv)
+        lat.prev.append(prev_actions(actions, len(frames), none))
+        lat.actions.append(actions)
+        lat.windows.append(window_indices(times, context, spacing_s, len(actions)))
+    return lat
+
+
+def train_vae(
+    datasets: list[Any],
+    ids: list[tuple[list, list]],
+    out: Path,
+    cfg: TrainConfig,
+    vae_cfg: VAEConfig,
+    epochs: int,
+    steps_per_epoch: int,
+    batch_size: int,
+    lr: float,
+    val_frames: np.ndarray,
+) -> tuple[VAE, list[dict]]:
+    """Train a VAE on the train episodes' frames, drawn by the cluster-balanced sampler."""
+    from torch.utils.data import ConcatDataset, DataLoader
+
+    from bc_gym.agents.training import fit, world
+    from bc_gym.agents.vae import save_grids
+    from bc_gym.datasets.torch import FrameDataset, cluster_balanced_sampler
+
+    rank, n_proc = world()
+    device = torch.device(cfg.device)
+    vae = VAE(vae_cfg)
+    frame_sets = [FrameDataset(ds, episodes=tr) for ds, (tr, _) in zip(datasets, ids)]
+    # Background for the foreground-weighted loss: per-pixel median of a sample of frames.
+    pool = [fd[int(i)] for fd in frame_sets for i in np.linspace(0, len(fd) - 1, 128).astype(int)]
+    background = torch.stack(pool).float().median(dim=0).values / 255.0  # (C, H, W)
+    vae.background.copy_(background)
+    vae.to(device)
+    per_set = max(1, steps_per_epoch * batch_size // len(frame_sets) // n_proc)
+    loaders = [
+        DataLoader(
+            fd,
+            batch_size=batch_size,
+            sampler=cluster_balanced_sampler(fd, num_samples=per_set, seed=cfg.seed + rank),
+        )
+        for fd in frame_sets
+    ]
+
+    class _Epoch:
+        def __len__(self) -> int:
+            return sum(len(dl) for dl in loaders)
+
+        def __iter__(self):
+            for loader in loaders:
+                yield from loader
+
+    val_x = chw(val_frames[np.linspace(0, len(val_frames) - 1, 512).astype(int)])
+
+    def step_loss(net: nn.Module, batch: Any) -> torch.Tensor:
+        return net(batch.to(device))[1]  # batch: (B, C, H, W) uint8
+
+    def validate(model: nn.Module) -> dict[str, float]:
+        model.eval()
+        _, loss = model(val_x.to(device))
+        return {"val_loss": float(loss)}
+
+    def on_epoch_end(model: nn.Module, epoch: int) -> None:
+        save_grids(model.cpu(), val_frames, out)
+        model.to(device)
+
+    vcfg = TrainConfig(**{**cfg.__dict__, "epochs": epochs, "lr": lr, "batch_size": batch_size})
+    history = fit(vae, lambda e: _Epoch(), step_loss, validate, vcfg, out, "vae",
+                  monitor="val_loss", mode="min", on_epoch_end=on_epoch_end)
+    return vae.eval(), history
+
+
+def train(
+    datasets: list[Any], out: str | Path, cfg: TrainConfig, config: LatentGPTConfig
+) -> LatentGPTAgent:
+    """Train a :class:`LatentGPTAgent` on ``datasets`` and save it into ``out``.
+
+    Stages: (1) the VAE (or ``config.vae_path``), with reconstruction grids, per-cluster error
+    and a linear probe in ``out/vae/``; (2) latents of every frame, once; (3) the GPT on windows
+    of ``context`` latents spaced ``spacing_s``, early-stopped on held-out macro-F1.
+    """
+    import json
+
+    from bc_gym.agents.base import load_agent
+    from bc_gym.agents.data import load_episodes, open_datasets, split
+    from bc_gym.agents.training import (
+        class_weights,
+        classification_metrics,
+        fit,
+        is_main,
+        seed_everything,
+        setup_torch,
+        world,
+    )
+
+    out = Path(out)
+    device = setup_torch(cfg)
+    seed_everything(cfg.seed)
+    datasets = open_datasets(datasets)
+    ids = split(datasets, cfg.val_fraction, cfg.seed)
+    train_eps = load_episodes(datasets, [t for t, _ in ids])
+    val_eps = load_episodes(datasets, [v for _, v in ids])
+    agent = LatentGPTAgent(datasets[0].action_map, tuple(datasets[0].obs_shape), config)
+    t0 = time.perf_counter()
+    # 1. VAE
+    vae_dir = out / "vae"
+    if config.vae_path:
+        src = load_agent(config.vae_path)
+        if not isinstance(src, LatentGPTAgent) or src.vae_config() != agent.vae_config():
+            raise ValueError(f"vae_path {config.vae_path!r} holds no VAE matching {agent.vae_config()}")
+        agent.vae.load_state_dict(src.vae.state_dict())
+        vae_hist: list[dict] = []
+    else:
+        vcfg = TrainConfig(**cfg.__dict__)
+        if cfg.time_budget_s > 0:
+            vcfg.time_budget_s = cfg.time_budget_s * config.vae_budget_fraction
+        vae, vae_hist = train_vae(
+            datasets, ids, vae_dir, vcfg, agent.vae_config(), config.vae_epochs,
+            config.vae_steps_per_epoch, config.vae_batch_size, config.vae_lr,
+            np.concatenate(val_eps.frames),
+        )
+        agent.vae.load_state_dict(vae.state_dict())
+    agent.vae.to(device).eval()
+    # 2. Latents, once
+    none = agent.action_map.n
+    lat_tr = _latents(agent.vae, train_eps, config.context, config.spacing_s, none, device)
+    lat_va = _latents(agent.vae, val_eps, config.context, config.spacing_s, none, device)
+    mu, sd, prev, labels, win = lat_tr.flat()
+    vmu, _, vprev, vlabels, vwin = lat_va.flat()
+    if is_main() and not config.vae_path:
+        report = vae_report(agent.vae, train_eps, val_eps, lat_tr, lat_va, agent.action_map.n)
+        (vae_dir / "report.json").write_text(json.dumps(report, indent=2))
+    # 3. GPT
+    gpt = agent.gpt
+    gpt.z_mean.copy_(mu.mean(0))
+    gpt.z_std.copy_(mu.std(0) + 1e-3)
+    if config.class_weight_power > 0:
+        gpt.class_weight.copy_(class_weights(train_eps.all_actions(), none, config.class_weight_power))
+    gpt.to(device)
+    rank, n_proc = world()
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
+    n_win = len(win)
+    per_epoch = cfg.steps_per_epoch or max(1, n_win // (cfg.batch_size * n_proc))
+
+    def batches(epoch: int):
+        class _B:
+            def __len__(self) -> int:
+                return per_epoch
+
+            def __iter__(self):
+                for _ in range(per_epoch):
+                    yield torch.randint(0, n_win, (cfg.batch_size,), generator=gen)
+
+        return _B()
+
+    def step_loss(net: nn.Module, rows: torch.Tensor) -> torch.Tensor:
+        w = win[rows]  # (B, T) frame indices
+        z = mu[w]
+        if config.sample_latents:
+            z = z + sd[w] * torch.randn(z.shape, generator=gen)
+        p = prev[w]
+        if config.prev_action_dropout > 0:
+            drop = torch.rand(p.shape, generator=gen) < config.prev_action_dropout
+            p = p.masked_fill(drop, none)
+        return net(z.to(device), p.to(device), labels[w].to(device))[1]
+
+    def validate(model: nn.Module) -> dict[str, float]:
+        preds, loss, n = [], 0.0, 0
+        for i in range(0, len(vwin), 2048):
+            w = vwin[i : i + 2048]
+            logits, l_ = model(vmu[w].to(device), vprev[w].to(device), vlabels[w].to(device))
+            preds.append(logits[:, -1].argmax(-1).cpu())
+            loss, n = loss + float(l_) * len(w), n + len(w)
+        y = vlabels[vwin[:, -1]].numpy()
+        m = classification_metrics(y, torch.cat(preds).numpy(), none)
+        return {"val_loss": loss / max(n, 1), "val_acc": m["acc"], "val_f1": m["f1"]}
+
+    gcfg = TrainConfig(**cfg.__dict__)
+    if cfg.time_budget_s > 0:
+        gcfg.time_budget_s = max(1.0, cfg.time_budget_s - (time.perf_counter() - t0))
+    gpt_hist = fit(gpt, batches, step_loss, validate, gcfg, out, "gpt")
+    agent.gpt.to(device).eval()
+    agent.train_history = {"vae": vae_hist, "gpt": gpt_hist}
+    if is_main():
+        agent.to("cpu").save(out, extra={"train_time_s": round(time.perf_counter() - t0, 1)})
+    return agent.to(device)
+
+
+def vae_report(vae: VAE, train_eps: Any, val_eps: Any, lat_tr: _Latents, lat_va: _Latents,
+               n_actions: int) -> dict[str, Any]:
+    """Linear probe (action from latent), reconstruction error overall, on foreground and per cluster."""
+    from bc_gym.agents.vae import fg_error, linear_probe
+
+    ztr = np.concatenate([m[:-1] for m in lat_tr.mu])
+    zva = np.concatenate([m[:-1] for m in lat_va.mu])
+    report: dict[str, Any] = linear_probe(
+        ztr, train_eps.all_actions(), zva, val_eps.all_actions(), n_actions
+    )
+    frames = np.concatenate(val_eps.frames)
+    sel = np.linspace(0, len(frames) - 1, min(2000, len(frames))).astype(int)
+    mse, fg = fg_error(vae, frames[sel])
+    report.update({"val_mse": mse, "val_fg_mse": fg})
+    report["per_cluster"] = per_cluster_error(vae, frames[sel])
+    return report
+
+
+def per_cluster_error(vae: VAE, frames: np.ndarray, k: int = 8) -> list[dict[str, float]]:
+    """Reconstruction MSE per k-means cluster of 16x16 grey thumbnails (rare clusters matter)."""
+    from sklearn.cluster import KMeans
+
+    from bc_gym.agents.vae import fg_error
+
+    thumbs = torch.nn.functional.adaptive_avg_pool2d(chw(frames).float().mean(1, keepdim=True), 16)
+    labels = KMeans(k, n_init=3, random_state=0).fit_predict(thumbs.flatten(1).numpy())
+    rows = []
+    for c in range(k):
+        sel = frames[labels == c]
+        if len(sel):
+            mse, fg = fg_error(vae, sel)
+            rows.append({"cluster": c, "frames": int(len(sel)), "mse": mse, "fg_mse": fg})
+    return rows
+
