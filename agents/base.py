@@ -105,7 +105,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
     try:
         config = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{file} is corrupt (not JSON: {exc}); retrain or restore it.") from exc
+        raise CheckpointError(
+            f"{file} is corrupt (not JSON: {exc}); retrain or restore it."
+        ) from exc
     required = ("bc_gym_version", "agent", "action_map", "obs_shape", "n_stack", "spacing_s")
     missing = [k for k in required if not isinstance(config, dict) or k not in config]
     if missing:
@@ -180,7 +182,7 @@ class Agent(ABC):
         self.spacing_s = float(spacing_s)
 
     # The public API
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 (optional hook)
         """Forget per-episode state (call at the start of every episode)."""
 
     def act(self, observation: np.ndarray) -> int:

@@ -168,7 +168,7 @@ class CNNBCAgent(Agent):
             return ConcatDataset(
                 [
                     StackDataset(ds, config.n_stack, config.spacing_s, episodes=pair[which])
-                    for ds, pair in zip(datasets, ids)
+                    for ds, pair in zip(datasets, ids, strict=False)
                 ]
             )
 
@@ -178,7 +178,9 @@ class CNNBCAgent(Agent):
         vx, vy = _materialise(val_set)
         net = agent.net.to(device)
         if config.class_weight_power > 0:
-            net.class_weight.copy_(class_weights(ys.numpy(), agent.action_map.n, config.class_weight_power))
+            net.class_weight.copy_(
+                class_weights(ys.numpy(), agent.action_map.n, config.class_weight_power)
+            )
         rank, n_proc = world()
         gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
         n_batches = cfg.steps_per_epoch or max(1, len(xs) // (cfg.batch_size * n_proc))

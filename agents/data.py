@@ -70,7 +70,7 @@ def split(datasets: Sequence[Any], val_fraction: float, seed: int) -> list[tuple
 def load_episodes(datasets: Sequence[Any], ids: Sequence[Sequence[int]]) -> Episodes:
     """Read the listed episodes (``ids[k]`` of ``datasets[k]``) into memory."""
     eps = Episodes(datasets[0].action_map, float(datasets[0].fps))
-    for ds, idx in zip(datasets, ids):
+    for ds, idx in zip(datasets, ids, strict=False):
         for i in idx:
             ep = ds[int(i)]
             if len(ep) == 0:

@@ -376,7 +376,7 @@ class _Latents:
         prev = torch.from_numpy(np.concatenate(self.prev))
         # Label of each frame (the last frame of an episode has none: -1, never a target).
         labels = np.concatenate([np.append(a, -1) for a in self.actions])
-        win = np.concatenate([w + o for w, o in zip(self.windows, offs[:-1])])
+        win = np.concatenate([w + o for w, o in zip(self.windows, offs[:-1], strict=False)])
         return mu, sd, prev, torch.from_numpy(labels), torch.from_numpy(win)
 
 
@@ -385,7 +385,7 @@ def _latents(vae: VAE, eps: Any, context: int, spacing_s: float, none: int, dev)
     from bc_gym.agents.vae import encode_frames
 
     lat = _Latents()
-    for frames, actions, times in zip(eps.frames, eps.actions, eps.times):
+    for frames, actions, times in zip(eps.frames, eps.actions, eps.times, strict=False):
         mu, lv = encode_frames(vae, frames, device=dev)
         lat.mu.append(mu)
         lat.logvar.append(lv)
@@ -408,7 +408,7 @@ def train_vae(
     val_frames: np.ndarray,
 ) -> tuple[VAE, list[dict]]:
     """Train a VAE on the train episodes' frames, drawn by the cluster-balanced sampler."""
-    from torch.utils.data import ConcatDataset, DataLoader
+    from torch.utils.data import DataLoader
 
     from bc_gym.agents.training import fit, world
     from bc_gym.agents.vae import save_grids
@@ -417,7 +417,7 @@ def train_vae(
     rank, n_proc = world()
     device = torch.device(cfg.device)
     vae = VAE(vae_cfg)
-    frame_sets = [FrameDataset(ds, episodes=tr) for ds, (tr, _) in zip(datasets, ids)]
+    frame_sets = [FrameDataset(ds, episodes=tr) for ds, (tr, _) in zip(datasets, ids, strict=False)]
     # Background for the foreground-weighted loss: per-pixel median of a sample of frames.
     pool = [fd[int(i)] for fd in frame_sets for i in np.linspace(0, len(fd) - 1, 128).astype(int)]
     background = torch.stack(pool).float().median(dim=0).values / 255.0  # (C, H, W)
@@ -456,8 +456,18 @@ def train_vae(
         model.to(device)
 
     vcfg = TrainConfig(**{**cfg.__dict__, "epochs": epochs, "lr": lr, "batch_size": batch_size})
-    history = fit(vae, lambda e: _Epoch(), step_loss, validate, vcfg, out, "vae",
-                  monitor="val_loss", mode="min", on_epoch_end=on_epoch_end)
+    history = fit(
+        vae,
+        lambda e: _Epoch(),
+        step_loss,
+        validate,
+        vcfg,
+        out,
+        "vae",
+        monitor="val_loss",
+        mode="min",
+        on_epoch_end=on_epoch_end,
+    )
     return vae.eval(), history
 
 
@@ -498,7 +508,9 @@ def train(
     if config.vae_path:
         src = load_agent(config.vae_path)
         if not isinstance(src, LatentGPTAgent) or src.vae_config() != agent.vae_config():
-            raise ValueError(f"vae_path {config.vae_path!r} holds no VAE matching {agent.vae_config()}")
+            raise ValueError(
+                f"vae_path {config.vae_path!r} holds no VAE matching {agent.vae_config()}"
+            )
         agent.vae.load_state_dict(src.vae.state_dict())
         vae_hist: list[dict] = []
     else:
@@ -506,8 +518,15 @@ def train(
         if cfg.time_budget_s > 0:
             vcfg.time_budget_s = cfg.time_budget_s * config.vae_budget_fraction
         vae, vae_hist = train_vae(
-            datasets, ids, vae_dir, vcfg, agent.vae_config(), config.vae_epochs,
-            config.vae_steps_per_epoch, config.vae_batch_size, config.vae_lr,
+            datasets,
+            ids,
+            vae_dir,
+            vcfg,
+            agent.vae_config(),
+            config.vae_epochs,
+            config.vae_steps_per_epoch,
+            config.vae_batch_size,
+            config.vae_lr,
             np.concatenate(val_eps.frames),
         )
         agent.vae.load_state_dict(vae.state_dict())
@@ -526,7 +545,9 @@ def train(
     gpt.z_mean.copy_(mu.mean(0))
     gpt.z_std.copy_(mu.std(0) + 1e-3)
     if config.class_weight_power > 0:
-        gpt.class_weight.copy_(class_weights(train_eps.all_actions(), none, config.class_weight_power))
+        gpt.class_weight.copy_(
+            class_weights(train_eps.all_actions(), none, config.class_weight_power)
+        )
     gpt.to(device)
     rank, n_proc = world()
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
@@ -577,9 +598,10 @@ def train(
     return agent.to(device)
 
 
-def vae_report(vae: VAE, train_eps: Any, val_eps: Any, lat_tr: _Latents, lat_va: _Latents,
-               n_actions: int) -> dict[str, Any]:
-    """Linear probe (action from latent), reconstruction error overall, on foreground and per cluster."""
+def vae_report(
+    vae: VAE, train_eps: Any, val_eps: Any, lat_tr: _Latents, lat_va: _Latents, n_actions: int
+) -> dict[str, Any]:
+    """Linear probe (action from latent); reconstruction error: all, foreground, per cluster."""
     from bc_gym.agents.vae import fg_error, linear_probe
 
     ztr = np.concatenate([m[:-1] for m in lat_tr.mu])
@@ -610,4 +632,3 @@ def per_cluster_error(vae: VAE, frames: np.ndarray, k: int = 8) -> list[dict[str
             mse, fg = fg_error(vae, sel)
             rows.append({"cluster": c, "frames": int(len(sel)), "mse": mse, "fg_mse": fg})
     return rows
-

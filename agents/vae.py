@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -188,7 +187,7 @@ def linear_probe(
 
 @torch.no_grad()
 def save_grids(vae: VAE, frames: np.ndarray, out: Path, tag: str = "", n: int = 8) -> None:
-    """Write ``reconstructed{tag}.png`` (originals over reconstructions) and ``samples{tag}.png``."""
+    """Write ``reconstructed{tag}.png`` (originals above reconstructions), ``samples{tag}.png``."""
     from PIL import Image
 
     vae.eval()
