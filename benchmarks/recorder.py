@@ -41,7 +41,7 @@ from benchmarks.machine import write_result
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--seconds", type=float, default=60.0, help="length of each run")
-parser.add_argument("--fps", default="30,60,90,120", help="fps ladder, ascending")
+parser.add_argument("--fps", default="30,60,90,120,180,240", help="fps ladder, ascending")
 parser.add_argument("--sizes", default="640x480,1280x720", help="native sizes to record")
 parser.add_argument("--compressions", default="gzip,lzf", help="frame compressions to try")
 parser.add_argument("--label-seconds", type=float, default=20.0, help="label-alignment run")
