@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -164,7 +165,8 @@ def record(
     )
 
 
-def _game_over_detector(capture, image: Path | None, box: str, tol: float):  # noqa: ANN001, ANN202
+def _game_over_detector(capture: Any, image: Path | None, box: str, tol: float) -> Any:
+    """The detector for --cut-on-game-over: the given screenshot, or HighwayRacer's banner."""
     from bc_gym.envs.detectors import TemplateDetector
 
     if image is not None:
@@ -188,7 +190,7 @@ class _StatusPrinter:
         self.last = 0.0
         self.width = 0
 
-    def __call__(self, stats) -> None:  # noqa: ANN001
+    def __call__(self, stats: Any) -> None:
         line = stats.line()
         if self.tty:
             sys.stderr.write("\r" + line.ljust(self.width))
