@@ -307,6 +307,37 @@ class Agent(ABC):
         )
 
 
+def decode_keys(probs: np.ndarray, action_map: ActionMap) -> int:
+    """Pick the action by key: each key's marginal probability decides whether it is held.
+
+    The plain arg-max over key combinations splits a key's probability over every combination
+    that holds it (``down``, ``down+left``, ``down+right``) and so under-predicts it. Here, for
+    each pair of opposite keys, the most probable of {neither, a, b} wins; any other key is
+    held when its marginal exceeds 0.5.
+
+    Args:
+        probs: ``(n_actions,)`` probabilities of the combinations.
+        action_map: the action vocabulary.
+
+    Returns:
+        The action index of the chosen key set.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    marginal = {k: 0.0 for k in action_map.keys}
+    for p, combo in zip(probs, action_map.combos, strict=False):
+        for k in combo:
+            marginal[k] += p
+    held: set[str] = set()
+    paired: set[str] = set()
+    for a, b in action_map.opposites:
+        paired |= {a, b}
+        choice = max((1.0 - marginal[a] - marginal[b], ""), (marginal[a], a), (marginal[b], b))
+        if choice[1]:
+            held.add(choice[1])
+    held |= {k for k in action_map.keys if k not in paired and marginal[k] > 0.5}
+    return action_map.from_keys(held)
+
+
 def read_weights(path: str | Path, expected: dict[str, Any]) -> dict[str, Any]:
     """Read ``model.safetensors`` and check names and shapes against ``expected`` tensors."""
     from safetensors import SafetensorError

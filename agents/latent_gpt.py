@@ -132,7 +132,9 @@ class GPT(nn.Module):
         self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
         self.ln_f = nn.LayerNorm(config.n_embd)
         self.head = nn.Linear(config.n_embd, config.n_actions)
-        self.next_head = nn.Linear(config.n_embd, config.latent_dim)
+        self.next_head = (  # the world-model head exists only when its loss is used
+            nn.Linear(config.n_embd, config.latent_dim) if config.aux_next_latent > 0 else None
+        )
         # Latent normalisation and class weights, set from the training data.
         self.register_buffer("z_mean", torch.zeros(config.latent_dim))
         self.register_buffer("z_std", torch.ones(config.latent_dim))
@@ -182,7 +184,7 @@ class GPT(nn.Module):
         loss = F.cross_entropy(
             logits.reshape(-1, logits.size(-1)), targets.reshape(-1), weight=self.class_weight
         )
-        if self.config.aux_next_latent > 0 and T > 1:
+        if self.next_head is not None and T > 1:
             pred = self.next_head(x[:, :-1])  # (B, T-1, z): the next frame's latent
             loss = loss + self.config.aux_next_latent * F.mse_loss(pred, zn[:, 1:].detach())
         return logits, loss

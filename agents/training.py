@@ -308,7 +308,7 @@ def fit(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            total, n, steps = total + float(loss), n + 1, steps + 1
+            total, n, steps = total + float(loss.detach()), n + 1, steps + 1
             bar.set_postfix(loss=f"{total / n:.4f}")
             over = cfg.time_budget_s > 0 and time.perf_counter() - t0 > cfg.time_budget_s
             if _broadcast_flag(over):

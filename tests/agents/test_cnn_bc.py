@@ -1,0 +1,28 @@
+import pytest
+
+from bc_gym.agents import load_agent
+from bc_gym.agents.cnn_bc import CNNBCAgent, CNNBCConfig
+
+pytestmark = pytest.mark.train
+
+
+def test_trains_acts_and_round_trips(tiny_dataset, tmp_path, tiny_train_config, run_episode):
+    agent = CNNBCAgent.train(
+        [tiny_dataset], tmp_path, tiny_train_config(), CNNBCConfig(channels=(8, 8, 8), hidden=16)
+    )
+    assert (tmp_path / "model.safetensors").is_file()
+    assert (tmp_path / "cnn_metrics.csv").read_text().startswith("epoch,steps,time_s,train_loss")
+    assert (tmp_path / "cnn_curves.png").is_file()
+    actions = run_episode(agent)
+    again = load_agent(tmp_path)
+    assert isinstance(again, CNNBCAgent) and again.n_stack == 4
+    assert run_episode(again) == actions
+
+
+def test_resume_continues_the_epochs(tiny_dataset, tmp_path, tiny_train_config):
+    cfg = CNNBCConfig(channels=(8, 8, 8), hidden=16)
+    CNNBCAgent.train([tiny_dataset], tmp_path, tiny_train_config(epochs=1, patience=0), cfg)
+    agent = CNNBCAgent.train(
+        [tiny_dataset], tmp_path, tiny_train_config(epochs=2, resume=True, patience=0), cfg
+    )
+    assert [row["epoch"] for row in agent.train_history["cnn"]] == [1, 2]

@@ -1,0 +1,109 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bc_gym.agents import load_agent
+from bc_gym.agents.latent_gpt import GPT, GPTConfig, LatentGPTAgent
+from bc_gym.errors import CheckpointError
+
+pytestmark = pytest.mark.train
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_dataset, tmp_path_factory, tiny_train_config, tiny_gpt_config):
+    out = tmp_path_factory.mktemp("gpt-run")
+    agent = LatentGPTAgent.train([tiny_dataset], out, tiny_train_config(), tiny_gpt_config())
+    return agent, out
+
+
+def test_writes_the_run_folder(trained):
+    _, out = trained
+    for name in ("model.safetensors", "config.json", "gpt_metrics.csv", "gpt_curves.png"):
+        assert (out / name).is_file(), name
+    for name in ("vae_metrics.csv", "vae_curves.png", "reconstructed.png", "samples.png"):
+        assert (out / "vae" / name).is_file(), name
+    report = json.loads((out / "vae" / "report.json").read_text())
+    assert {"probe_acc", "probe_f1", "val_mse", "val_fg_mse", "per_cluster"} <= set(report)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["agent"] == "latent-gpt" and cfg["n_stack"] == 4
+    assert cfg["spacing_s"] == pytest.approx(2 / 30)
+
+
+def test_acts_on_the_env_and_round_trips(trained, run_episode):
+    agent, out = trained
+    actions = run_episode(agent)
+    again = load_agent(out)
+    assert run_episode(again) == actions
+
+
+def test_encodes_only_new_frames(trained):
+    agent, _ = trained
+    calls = []
+    encode = agent.vae.encode
+
+    def counting(x):
+        calls.append(len(x))
+        return encode(x)
+
+    agent.vae.encode = counting
+    rng = np.random.default_rng(42)
+    frames = rng.integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
+    agent.reset()
+    agent.act(frames[:4])
+    agent.act(frames[1:5])
+    agent.act(frames[2:6])
+    del agent.vae.encode
+    assert calls == [4, 1, 1]
+
+
+def test_truncated_weights_are_a_checkpoint_error(trained, tmp_path):
+    agent, _ = trained
+    agent.save(tmp_path)
+    data = (tmp_path / "model.safetensors").read_bytes()
+    (tmp_path / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="model.safetensors is corrupt"):
+        load_agent(tmp_path)
+
+
+def test_mismatched_config_is_a_checkpoint_error(trained, tmp_path):
+    agent, _ = trained
+    agent.save(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["agent_config"]["latent_dim"] = 16
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="the config expects"):
+        load_agent(tmp_path)
+
+
+def test_gpt_learns_an_obvious_rule():
+    """Action at step t = which of 3 latent dims was largest two steps earlier (needs attention)."""
+    torch.manual_seed(42)
+    T, n = 6, 3
+    gpt = GPT(
+        GPTConfig(
+            latent_dim=4, n_actions=n, block_size=T, n_layer=2, n_head=2, n_embd=32, dropout=0.0
+        )
+    )
+    opt = torch.optim.AdamW(gpt.parameters(), lr=3e-3)
+
+    def batch(b):
+        z = torch.randn(b, T, 4)
+        rule = z[:, :, :n].argmax(-1)  # (b, T)
+        y = torch.cat([rule[:, :1], rule[:, :1], rule[:, :-2]], dim=1)
+        prev = torch.full((b, T), n)
+        return z, prev, y
+
+    for _ in range(400):
+        z, prev, y = batch(128)
+        _, loss = gpt(z, prev, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    gpt.eval()
+    z, prev, y = batch(512)
+    with torch.no_grad():
+        logits, _ = gpt(z, prev)
+    acc = (logits[:, 2:].argmax(-1) == y[:, 2:]).float().mean()
+    assert acc > 0.9
