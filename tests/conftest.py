@@ -6,10 +6,8 @@ import http.server
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,16 +26,27 @@ def xvfb() -> Iterator[object]:
         yield server
 
 
-def _bc_gym_exe() -> str:
-    exe = Path(sys.executable).with_name("bc-gym")
-    return str(exe) if exe.exists() else "bc-gym"
+def _start_highway(args: list[str]):
+    """Start ``bc-gym game highway ARGS`` and wait for its window (a WindowProcess)."""
+    from bc_gym.errors import WindowNotFound
+    from bc_gym.games.highway.launch import WindowProcess
+
+    class _Fail(WindowProcess):
+        def start(self) -> WindowProcess:
+            try:
+                return super().start()
+            except WindowNotFound as exc:
+                pytest.fail(str(exc))
+
+    return _Fail(args)
 
 
 @pytest.fixture
 def highway_window(xvfb):
     """The HighwayRacer window (empty road, seed 1) on the test's Xvfb.
 
-    Yields an object with ``.window`` (a ``WindowInfo``: id, title, geometry) and ``.proc``.
+    Yields a started ``WindowProcess``: ``.window`` (``WindowInfo``: id, title, geometry) and
+    ``.proc``.
     """
     with _start_highway(["--traffic-density", "0", "--seed", "1"]) as win:
         yield win
@@ -50,45 +59,6 @@ def highway_window_factory(xvfb):
 
     with ExitStack() as stack:
         yield lambda *args: stack.enter_context(_start_highway(list(args)))
-
-
-class _start_highway:
-    """Context manager: start ``bc-gym game highway ARGS``, wait for its window, stop it."""
-
-    def __init__(self, args: list[str]) -> None:
-        self.args = args
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self):
-        from bc_gym.errors import WindowNotFound
-        from bc_gym.screen.windows import find_window
-
-        self.proc = subprocess.Popen([_bc_gym_exe(), "game", "highway", *self.args])
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                win = find_window("bc-gym HighwayRacer")
-                break
-            except WindowNotFound:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__(None, None, None)
-                    pytest.fail("the HighwayRacer window did not appear within 20 s")
-                time.sleep(0.05)
-        time.sleep(0.2)  # let it draw its first frames
-        self.window = win
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-# --- Chromium page (tests/envs: ScreenEnv on a browser canvas) --------------------------------
 
 
 @pytest.fixture

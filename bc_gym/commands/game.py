@@ -24,6 +24,9 @@ def highway(
         False, help="The scripted expert plays, through real X key events (XTEST)."
     ),
     autopilot_noise: float = typer.Option(0.0, help="Autopilot noise (random actions, drifts)."),
+    start_paused: bool = typer.Option(
+        False, help="Hold the first game until Space/Enter (for agents that reset the game)."
+    ),
 ) -> None:
     """HighwayRacer: arrows drive, Space/Enter restarts after GAME OVER, Escape quits.
 
@@ -41,4 +44,5 @@ def highway(
         max_episodes=max_episodes or None,
         log=log,
         autopilot=ScriptedExpert(autopilot_noise, seed=seed) if autopilot else None,
+        start_paused=start_paused,
     )

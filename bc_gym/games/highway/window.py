@@ -23,7 +23,7 @@ from bc_gym.errors import DisplayError, require
 from bc_gym.games.highway.env import REWARD_SCALE
 from bc_gym.games.highway.expert import ScriptedExpert
 from bc_gym.games.highway.game import FRAME, GameConfig, HighwayGame
-from bc_gym.games.highway.render import render
+from bc_gym.games.highway.render import LINE, draw_text, render
 from bc_gym.imaging import upscale
 
 TITLE = "bc-gym HighwayRacer"
@@ -44,6 +44,7 @@ def run_window(
     log: str | Path | None = None,
     autopilot: ScriptedExpert | None = None,
     restart_delay_s: float = 1.0,
+    start_paused: bool = False,
 ) -> None:
     """Open the window and run games until the user quits.
 
@@ -58,6 +59,8 @@ def run_window(
         log: append one JSON line per finished game (seed, steps, score, crash) to this file.
         autopilot: an expert that plays through real key events (needs the ``screen`` extra).
         restart_delay_s: with ``autopilot``, how long GAME OVER stays before it presses Space.
+        start_paused: show the first game frozen (with "SPACE" at the bottom) until Space or
+            Enter, so that an agent connecting to the window starts it with its own reset.
     """
     if scale < 1 or int(scale) != scale:
         raise ValueError(f"scale must be a positive integer, actual value: {scale!r}")
@@ -83,26 +86,30 @@ def run_window(
         episode, period = 0, 1.0 / fps
         next_tick = time.perf_counter()
         logged = False
+        paused = bool(start_paused)
         pilot = _Autopilot(autopilot, pygame, restart_delay_s) if autopilot else None
         while True:
             if pilot is not None:
+                if paused:
+                    pilot.keys.tap("space")
                 pilot.tick(game)
             for ev in pygame.event.get():
                 if ev.type == pygame.QUIT or (
                     ev.type == pygame.KEYDOWN and ev.key == pygame.K_ESCAPE
                 ):
                     return
-                if (
-                    ev.type == pygame.KEYDOWN
-                    and ev.key in (pygame.K_SPACE, pygame.K_RETURN)
-                    and game.state.crashed
-                ):
+                if ev.type == pygame.KEYDOWN and ev.key in (pygame.K_SPACE, pygame.K_RETURN):
+                    if paused:
+                        paused = False
+                        continue
+                    if not game.state.crashed:
+                        continue
                     episode += 1
                     if max_episodes is not None and episode >= max_episodes:
                         return
                     game.reset(seed + episode)
                     logged = False
-            if not game.state.crashed:
+            if not game.state.crashed and not paused:
                 k = pygame.key.get_pressed()
                 game.step(
                     left=k[pygame.K_LEFT], right=k[pygame.K_RIGHT],
@@ -114,7 +121,10 @@ def run_window(
                 logged = True
                 if log is not None:
                     _log_episode(log, episode, seed + episode, game)
-            frame = upscale(render(game), int(scale))
+            frame = render(game)
+            if paused:
+                draw_text(frame, "SPACE", 88, 38, LINE)
+            frame = upscale(frame, int(scale))
             screen.blit(pygame.surfarray.make_surface(frame.swapaxes(0, 1)), (0, 0))
             pygame.display.flip()
             next_tick += period
