@@ -96,12 +96,28 @@ class ImitationBCAgent(Agent):
         return config_to_dict(self.config)
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        """The SB3 policy's state dict (tensors only)."""
-        return dict(self.policy.state_dict())
+        """The SB3 policy's state dict, without the aliases of the shared feature extractor."""
+        seen: set[int] = set()
+        out = {}
+        for k, v in self.policy.state_dict(keep_vars=False).items():
+            ptr = v.untyped_storage().data_ptr()
+            if ptr in seen:  # pi_/vf_features_extractor alias features_extractor
+                continue
+            seen.add(ptr)
+            out[k] = v
+        return out
 
     def load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Restore :meth:`tensors`."""
-        self.policy.load_state_dict(tensors)
+        """Restore :meth:`tensors` (aliases are restored through the shared modules)."""
+        missing, unexpected = self.policy.load_state_dict(tensors, strict=False)
+        aliased = set(self.policy.state_dict()) - set(self.tensors())
+        if set(missing) - aliased or unexpected:
+            from bc_gym.errors import CheckpointError
+
+            raise CheckpointError(
+                f"imitation-bc weights do not match the policy: missing "
+                f"{sorted(set(missing) - aliased)[:5]}, unexpected {sorted(unexpected)[:5]}"
+            )
 
     @classmethod
     def _from_config(cls, *, action_map, obs_shape, n_stack, spacing_s, agent_config, device):
@@ -155,8 +171,13 @@ class ImitationBCAgent(Agent):
         agent.policy = _policy(agent.obs_shape, config.n_stack, agent.action_map.n, cfg.lr)
         agent.policy.to(device)
         obs_space, act_space = _spaces(agent.obs_shape, config.n_stack, agent.action_map.n)
-        demos = types.TransitionsMinimal(
-            obs=xs.numpy(), acts=ys.numpy(), infos=np.array([{}] * len(ys))
+        obs = xs.numpy()
+        demos = types.Transitions(  # BC reads obs and acts only; next_obs shares the array
+            obs=obs,
+            acts=ys.numpy(),
+            infos=np.array([{}] * len(ys)),
+            next_obs=obs,
+            dones=np.zeros(len(ys), dtype=bool),
         )
         trainer = bc.BC(
             observation_space=obs_space,

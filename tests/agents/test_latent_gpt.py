@@ -95,8 +95,8 @@ def test_gpt_learns_an_obvious_rule():
         prev = torch.full((b, T), n)
         return z, prev, y
 
-    for _ in range(400):
-        z, prev, y = batch(128)
+    for _ in range(300):
+        z, prev, y = batch(64)
         _, loss = gpt(z, prev, y)
         opt.zero_grad()
         loss.backward()
