@@ -9,47 +9,36 @@ import typer
 
 def demo(
     out: Path = typer.Option(Path("out/demo"), "-o", "--out", help="Output folder."),
-    episodes: int = typer.Option(10, help="Episodes per policy."),
-    seed: int = typer.Option(10_000, help="First evaluation seed."),
+    quick: bool = typer.Option(False, help="~3 minutes: short recording, training and play."),
+    agents: str = typer.Option("latent-gpt,cnn-bc", help="Agents to train and play."),
+    record_s: float = typer.Option(0.0, help="Seconds to record (0: 180, quick 45)."),
+    train_s: float = typer.Option(0.0, help="latent-gpt training budget, s (0: 360, quick 60)."),
+    episodes: int = typer.Option(0, help="Live games per policy (0: 3, quick 1)."),
+    max_steps: int = typer.Option(0, help="Steps per live game (0: 600, quick 300)."),
+    seed: int = typer.Option(0, help="Training seed; live games use seeds 20000+seed..."),
+    device: str = typer.Option("cpu", help="Training device: cpu or cuda."),
 ) -> None:
-    """Run the HighwayRacer demo: the scripted expert and a random policy play headless.
+    """Record the expert playing HighwayRacer's window, train agents, watch them drive it live.
 
-    Writes OUT/expert.gif (the expert's first episode) and OUT/scores.md, and prints the table.
+    The scripted expert plays through real X key events while `bc-gym record` records the
+    window; VAE + latent GPT and the baselines train on that recording; then each agent plays
+    live in a fresh window through ScreenEnv. Ends with a table (mean return, crash rate,
+    control rate, observation age) and writes OUT/table.md, results.json, returns.png and
+    latent_gpt_driving.gif. Starts its own Xvfb when there is no display.
     """
-    import gymnasium as gym
-    import imageio.v3 as iio
-    import numpy as np
+    from bc_gym.demo import DemoConfig, run_demo
 
-    import bc_gym  # noqa: F401
-    from bc_gym.evaluation import TABLE_HEADER, evaluate
-    from bc_gym.games.highway import ScriptedExpert, render
-    from bc_gym.imaging import upscale
-
-    out.mkdir(parents=True, exist_ok=True)
-    env = gym.make("bc_gym/HighwayRacer-v0")
-    seeds = range(seed, seed + episodes)
-    typer.secho(f"== {episodes} episodes each, seeds {seed}..{seed + episodes - 1}", bold=True)
-
-    expert = ScriptedExpert()
-    frames: list[np.ndarray] = []
-    episode = [-1]
-
-    def expert_policy(e: gym.Env, obs: np.ndarray) -> int:
-        if episode[0] == 0 and e.unwrapped.game.state.steps % 2 == 0:  # GIF at 15 fps
-            frames.append(upscale(render(e.unwrapped.game), 3))
-        return expert(e)
-
-    def next_episode() -> None:
-        episode[0] += 1
-
-    rng = np.random.default_rng(seed)
-    results = [
-        evaluate(expert_policy, env, seeds, "scripted expert", reset=next_episode),
-        evaluate(lambda e, o: int(rng.integers(9)), env, seeds, "random"),
-    ]
-    gif = out / "expert.gif"
-    iio.imwrite(gif, np.stack(frames), duration=1000 / 15, loop=0)
-    table = "\n".join([TABLE_HEADER, *[r.row() for r in results]])
-    (out / "scores.md").write_text(table + "\n")
-    typer.echo(table)
-    typer.echo(f"wrote {gif} and {out / 'scores.md'}")
+    names = tuple(a.strip() for a in agents.split(",") if a.strip())
+    run_demo(
+        DemoConfig(
+            out=out,
+            quick=quick,
+            agents=names,
+            record_s=record_s,
+            train_s=train_s,
+            episodes=episodes,
+            max_steps=max_steps,
+            seed=seed,
+            device=device,
+        )  # fmt: skip
+    )

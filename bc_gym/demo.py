@@ -1,0 +1,296 @@
+"""``bc-gym demo``: record -> train -> play, live, on the built-in game's real window.
+
+1. **Record.** The HighwayRacer window runs with ``--autopilot``: the scripted expert plays
+   through real X key events, and :class:`~bc_gym.record.Recorder` records the window and the
+   keyboard on a fixed clock, exactly as it would record a person.
+2. **Train.** Every agent trains on that recording under a time budget.
+3. **Play live.** Each agent drives a fresh window through :class:`~bc_gym.envs.ScreenEnv`
+   (async capture, ``TimedFrameStack`` at the agent's spacing), on the same game seeds as the
+   expert and a random policy. Returns and crashes come from the game's own log; control rate
+   and observation age from the env's ``info``.
+4. **Report.** A Markdown table, a JSON file, a bar plot, and a GIF of the latent GPT driving.
+
+No display? It starts its own Xvfb and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bc_gym.games.highway.launch import WindowProcess
+from bc_gym.games.highway.window import TITLE
+
+KEYS = ("left", "right", "up", "down")
+
+
+@dataclass
+class DemoConfig:
+    """What the demo does; ``quick=True`` shrinks every stage (about 3 minutes in all)."""
+
+    out: Path = Path("out/demo")
+    """Output folder (dataset, runs, table, plots, GIF)."""
+    quick: bool = False
+    """Short recording, short training, one live episode per policy."""
+    agents: tuple[str, ...] = ("latent-gpt", "cnn-bc")
+    """Agents to train and play (random is always played as the floor)."""
+    record_s: float = 0.0
+    """Seconds of expert play to record (0: 180, or 45 with ``quick``)."""
+    train_s: float = 0.0
+    """Training budget of latent-gpt in seconds; other agents get a third (0: 360 / 60)."""
+    episodes: int = 0
+    """Live episodes per policy (0: 3, or 1 with ``quick``)."""
+    max_steps: int = 0
+    """Steps (1/30 s each) per live game (0: 600, or 300 with ``quick``)."""
+    fps: float = 30.0
+    """Game, recording and control rate."""
+    noise: float = 0.05
+    """Expert noise while recording (random actions and drift-then-recover)."""
+    seed: int = 0
+    """Seed of training; live games use seeds 20_000 + seed onwards."""
+    device: str = "cpu"
+    """Training device."""
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        self.record_s = self.record_s or (45.0 if self.quick else 180.0)
+        self.train_s = self.train_s or (60.0 if self.quick else 360.0)
+        self.episodes = self.episodes or (1 if self.quick else 3)
+        self.max_steps = self.max_steps or (300 if self.quick else 600)
+
+
+@dataclass
+class LiveResult:
+    """One policy's live games."""
+
+    policy: str
+    returns: list[float] = field(default_factory=list)
+    crashes: list[bool] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+    ages_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Mean return, 95% CI, crash rate, control rate and observation age percentiles."""
+        from bc_gym.evaluation import EvalResult
+
+        ev = EvalResult(self.policy, self.returns, [0] * len(self.returns), self.crashes)
+        ages = np.asarray(self.ages_ms) if self.ages_ms else np.array([np.nan])
+        return {
+            "policy": self.policy,
+            "episodes": len(self.returns),
+            "mean_return": ev.mean,
+            "ci95": ev.ci95,
+            "crash_rate": ev.crash_rate,
+            "control_hz": float(np.median(self.rates)) if self.rates else float("nan"),
+            "obs_age_p50_ms": float(np.percentile(ages, 50)),
+            "obs_age_p95_ms": float(np.percentile(ages, 95)),
+        }
+
+
+def say(text: str) -> None:
+    """A stage header."""
+    print(f"\n== {text}", flush=True)
+
+
+def _games(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def record(cfg: DemoConfig) -> Path:
+    """Stage 1: the expert plays the window through real keys while the recorder records."""
+    from bc_gym.envs.highway import game_over_detector
+    from bc_gym.record.recorder import Recorder
+    from bc_gym.screen.capture import ScreenCapture
+
+    data = cfg.out / "data"
+    log = cfg.out / "record_games.jsonl"
+    log.unlink(missing_ok=True)
+    args = ["--autopilot", "--autopilot-noise", str(cfg.noise), "--seed", str(1000 + cfg.seed),
+            "--max-steps", "900", "--fps", str(cfg.fps), "--log", str(log)]  # fmt: skip
+    with WindowProcess(args):
+        cap = ScreenCapture(title=TITLE, size=(64, 64))
+        last = [0.0]
+
+        def status(st: Any) -> None:
+            if time.monotonic() - last[0] > 5:
+                last[0] = time.monotonic()
+                print("  " + st.line(), flush=True)
+
+        rec = Recorder(cap, KEYS, cfg.fps, data, game_over=game_over_detector(),
+                       overwrite=True, status=status)  # fmt: skip
+        stats = rec.run(duration_s=cfg.record_s, handle_signals=False)
+        cap.close()
+    games = _games(log)
+    print(f"  recorded {stats.line()}")
+    print(f"  expert games while recording: {len(games)}, "
+          f"crashes {sum(bool(g['crash']) for g in games)}")  # fmt: skip
+    return data
+
+
+def train(cfg: DemoConfig, data: Path) -> dict[str, Path]:
+    """Stage 2: train every agent on the recording under its time budget."""
+    from bc_gym.agents import agent_class
+    from bc_gym.agents.training import TrainConfig
+    from bc_gym.datasets import load_dataset
+
+    ds = load_dataset(data)
+    runs: dict[str, Path] = {}
+    for name in (*cfg.agents, "random"):
+        budget = cfg.train_s if name == "latent-gpt" else cfg.train_s / 3
+        run = cfg.out / "runs" / name
+        say(f"train {name} (budget {budget:.0f} s) -> {run}")
+        t0 = time.monotonic()
+        tc = TrainConfig(time_budget_s=budget, seed=cfg.seed, device=cfg.device)
+        agent_class(name).train([ds], run, tc)
+        print(f"  {name}: {time.monotonic() - t0:.0f} s")
+        runs[name] = run
+    return runs
+
+
+def play_expert(cfg: DemoConfig) -> LiveResult:
+    """The scripted expert (noise 0) on the live seeds, through real keys (the baseline)."""
+    log = cfg.out / "live_expert.jsonl"
+    log.unlink(missing_ok=True)
+    args = ["--autopilot", "--start-paused", "--seed", str(20_000 + cfg.seed),
+            "--max-steps", str(cfg.max_steps), "--max-episodes", str(cfg.episodes),
+            "--fps", str(cfg.fps), "--log", str(log)]  # fmt: skip
+    with WindowProcess(args) as game:
+        game.wait(timeout_s=cfg.episodes * (cfg.max_steps / cfg.fps + 10) + 30)
+    res = LiveResult("scripted expert (reads the game state)")
+    for g in _games(log):
+        res.returns.append(g["return"])
+        res.crashes.append(bool(g["crash"]))
+    res.rates = [cfg.fps]
+    return res
+
+
+def play_agent(cfg: DemoConfig, name: str, run: Path, gif: Path | None = None) -> LiveResult:
+    """One agent drives a fresh window through ScreenEnv for ``cfg.episodes`` games."""
+    import gymnasium as gym
+    from tqdm.auto import tqdm
+
+    from bc_gym.agents import load_agent
+    from bc_gym.screen.capture import ScreenCapture
+    from bc_gym.wrappers import TimedFrameStack
+
+    agent = load_agent(run)
+    log = cfg.out / f"live_{name}.jsonl"
+    log.unlink(missing_ok=True)
+    args = ["--start-paused", "--seed", str(20_000 + cfg.seed), "--max-steps",
+            str(cfg.max_steps), "--fps", str(cfg.fps), "--log", str(log)]  # fmt: skip
+    res = LiveResult(name)
+    frames: list[np.ndarray] = []
+    with ExitStack() as stack:
+        stack.enter_context(WindowProcess(args))
+        env = gym.make("bc_gym/Screen-v0", game="highway", fps=cfg.fps, capture_fps=cfg.fps,
+                       obs_size=agent.obs_shape[:2], warn_late=False)  # fmt: skip
+        if agent.n_stack > 1:
+            env = TimedFrameStack(env, agent.n_stack, agent.spacing_s)
+        stack.callback(env.close)
+        shot = stack.enter_context(ScreenCapture(title=TITLE, size=(192, 192))) if gif else None
+        for episode in range(cfg.episodes):
+            obs, _ = env.reset()
+            agent.reset()
+            bar = tqdm(total=cfg.max_steps, desc=f"  {name} game {episode + 1}", leave=False)
+            while True:
+                action = agent.act(obs)
+                obs, _, terminated, truncated, info = env.step(action)
+                res.ages_ms.append(1000 * info["act_delay"])
+                res.rates.append(info["rate"])
+                bar.update()
+                if shot is not None and episode == 0 and bar.n % 2 == 0:
+                    frames.append(shot.grab())
+                if terminated or truncated or bar.n > cfg.max_steps + 60:
+                    break
+            bar.close()
+            time.sleep(0.3)  # let the game write its log line
+    for g in _games(log)[: cfg.episodes]:
+        res.returns.append(g["return"])
+        res.crashes.append(bool(g["crash"]))
+    if gif is not None and frames:
+        import imageio.v3 as iio
+
+        iio.imwrite(gif, np.stack(frames), duration=1000 / 15, loop=0)
+    return res
+
+
+def report(cfg: DemoConfig, results: list[LiveResult]) -> str:
+    """Write ``table.md``, ``results.json`` and ``returns.png``; return the table."""
+    rows = [r.summary() for r in results]
+    expert = rows[0]["mean_return"]
+    lines = [
+        f"Live on the HighwayRacer window, {cfg.episodes} game(s) of at most {cfg.max_steps} "
+        f"steps per policy, seeds {20_000 + cfg.seed}+; recording {cfg.record_s:.0f} s.",
+        "",
+        "| policy | mean return ± 95% CI | % of expert | crash rate | control Hz "
+        "| obs age p50 / p95 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        age = (
+            "n/a"
+            if np.isnan(r["obs_age_p50_ms"])
+            else f"{r['obs_age_p50_ms']:.1f} / {r['obs_age_p95_ms']:.1f}"
+        )
+        ci = "" if np.isnan(r["ci95"]) else f" ± {r['ci95']:.1f}"
+        share = 100 * r["mean_return"] / expert
+        lines.append(
+            f"| {r['policy']} | {r['mean_return']:.1f}{ci} | {share:.0f}% "
+            f"| {100 * r['crash_rate']:.0f}% | {r['control_hz']:.1f} | {age} |"
+        )
+    table = "\n".join(lines)
+    (cfg.out / "table.md").write_text(table + "\n")
+    (cfg.out / "results.json").write_text(
+        json.dumps({"config": {**asdict(cfg), "out": str(cfg.out)}, "results": rows}, indent=2)
+    )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    names = [r["policy"].split(" (")[0] for r in rows]
+    ax.bar(names, [r["mean_return"] for r in rows],
+           yerr=[0 if np.isnan(r["ci95"]) else r["ci95"] for r in rows], capsize=4)  # fmt: skip
+    ax.set_ylabel("mean return (live)")
+    ax.set_title("bc-gym demo: HighwayRacer, live through the screen")
+    fig.tight_layout()
+    fig.savefig(cfg.out / "returns.png", dpi=100)
+    plt.close(fig)
+    return table
+
+
+def run_demo(cfg: DemoConfig) -> str:
+    """Run every stage; returns the final table (also written to ``cfg.out``)."""
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    t_start = time.monotonic()
+    with ExitStack() as stack:
+        if not os.environ.get("DISPLAY"):
+            from bc_gym.screen.xvfb import Xvfb
+
+            x = stack.enter_context(Xvfb(1280, 800))
+            print(f"No DISPLAY: started a private Xvfb on {x.display} (it stops at the end).")
+        say(f"1/4 record: the expert plays the window through real keys, {cfg.record_s:.0f} s")
+        data = record(cfg)
+        say("2/4 train on the recording")
+        runs = train(cfg, data)
+        say(f"3/4 play live through the screen, {cfg.episodes} game(s) per policy")
+        results = [play_expert(cfg)]
+        print(f"  expert: {results[0].summary()['mean_return']:.1f}")
+        for name in (*cfg.agents, "random"):
+            gif = cfg.out / "latent_gpt_driving.gif" if name == "latent-gpt" else None
+            results.append(play_agent(cfg, name, runs[name], gif))
+            print(f"  {name}: {results[-1].summary()['mean_return']:.1f}")
+        say("4/4 report")
+        table = report(cfg, results)
+    print(table)
+    print(f"\nWrote {cfg.out}/: table.md, results.json, returns.png, latent_gpt_driving.gif, "
+          f"data/, runs/ (training curves). Total {time.monotonic() - t_start:.0f} s.")  # fmt: skip
+    return table
