@@ -1,6 +1,6 @@
 """Run every benchmark and refresh the README's tables.
 
-    .venv/bin/python -m benchmarks                 # all of them (~30 min on 2 cores)
+    .venv/bin/python -m benchmarks                 # all of them (about an hour on 2 cores)
     .venv/bin/python -m benchmarks game realtime   # some of them
     .venv/bin/python -m benchmarks --readme-only   # only copy results/*.md into README.md
 
@@ -23,8 +23,9 @@ SUITE = {
     "game": [],
     "dataset_io": [],
     "realtime": [],
-    "recorder": [],
+    "recorder": ["--fps", "30,60,120,180", "--compressions", "gzip", "--seconds", "60"],
     "agents": [],
+    "demo": [],
 }
 
 
