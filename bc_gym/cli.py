@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from bc_gym.commands import agents, data, demo, game, record
+from bc_gym.commands import agents, bench, data, demo, game, record
 
 app = typer.Typer(
     name="bc-gym",
@@ -24,6 +24,7 @@ app.command("record")(record.record)
 app.command("find-region")(record.find_region)
 app.command("train")(agents.train)
 app.command("play")(agents.play)
+app.command("bench")(bench.bench)
 
 
 @app.command()

@@ -173,12 +173,9 @@ def play_expert(cfg: DemoConfig) -> LiveResult:
 
 def play_agent(cfg: DemoConfig, name: str, run: Path, gif: Path | None = None) -> LiveResult:
     """One agent drives a fresh window through ScreenEnv for ``cfg.episodes`` games."""
-    import gymnasium as gym
-    from tqdm.auto import tqdm
-
     from bc_gym.agents import load_agent
+    from bc_gym.bench import agent_env, play_episodes
     from bc_gym.screen.capture import ScreenCapture
-    from bc_gym.wrappers import TimedFrameStack
 
     agent = load_agent(run)
     log = cfg.out / f"live_{name}.jsonl"
@@ -189,28 +186,18 @@ def play_agent(cfg: DemoConfig, name: str, run: Path, gif: Path | None = None) -
     frames: list[np.ndarray] = []
     with ExitStack() as stack:
         stack.enter_context(WindowProcess(args))
-        env = gym.make("bc_gym/Screen-v0", game="highway", fps=cfg.fps, capture_fps=cfg.fps,
-                       obs_size=agent.obs_shape[:2], warn_late=False)  # fmt: skip
-        if agent.n_stack > 1:
-            env = TimedFrameStack(env, agent.n_stack, agent.spacing_s)
+        env = agent_env(agent, title=TITLE, fps=cfg.fps)
         stack.callback(env.close)
         shot = stack.enter_context(ScreenCapture(title=TITLE, size=(192, 192))) if gif else None
-        for episode in range(cfg.episodes):
-            obs, _ = env.reset()
-            agent.reset()
-            bar = tqdm(total=cfg.max_steps, desc=f"  {name} game {episode + 1}", leave=False)
-            while True:
-                action = agent.act(obs)
-                obs, _, terminated, truncated, info = env.step(action)
-                res.ages_ms.append(1000 * info["act_delay"])
-                res.rates.append(info["rate"])
-                bar.update()
-                if shot is not None and episode == 0 and bar.n % 2 == 0:
-                    frames.append(shot.grab())
-                if terminated or truncated or bar.n > cfg.max_steps + 60:
-                    break
-            bar.close()
-            time.sleep(0.3)  # let the game write its log line
+
+        def grab(episode: int, steps: int) -> None:
+            if shot is not None and episode == 0 and steps % 2 == 0:
+                frames.append(shot.grab())
+
+        played = play_episodes(agent, env, [None] * cfg.episodes, max_steps=cfg.max_steps + 61,
+                               desc=f"  {name}", on_step=grab,
+                               after_episode=lambda _: time.sleep(0.3))  # fmt: skip
+        res.ages_ms, res.rates = played.ages_ms, played.rates  # returns: the game's own log
     for g in _games(log)[: cfg.episodes]:
         res.returns.append(g["return"])
         res.crashes.append(bool(g["crash"]))
