@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import platform
-from datetime import datetime, timezone
 from pathlib import Path
 
+from bc_gym.bench import machine_line
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def machine_line() -> str:
-    """E.g. ``2 cores (Intel Xeon ...), 24 GiB, Linux 6.1, Python 3.11.7, 2026-11-25 UTC``."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-        mem_s = f"{mem:.0f} GiB"
-    except (ValueError, OSError):
-        mem_s = "? GiB"
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {mem_s}, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
-    )
+__all__ = ["RESULTS", "machine_line", "write_result"]
 
 
 def write_result(name: str, markdown: str, command: str) -> Path:
