@@ -36,8 +36,8 @@ class CNNBCConfig:
 
     n_stack: int = 4
     """Frames per stack."""
-    spacing_s: float = 2 / 30
-    """Seconds between stacked frames."""
+    spacing_s: float = 1 / 30
+    """Seconds between stacked frames (consecutive frames: see ``LatentGPTConfig.spacing_s``)."""
     channels: tuple[int, ...] = (32, 64, 64)
     """Channels of the three conv layers (8x8/4, 4x4/2, 3x3/1, as in Nature DQN)."""
     hidden: int = 256

@@ -33,7 +33,7 @@ class ImitationBCConfig:
 
     n_stack: int = 4
     """Frames per stack."""
-    spacing_s: float = 2 / 30
+    spacing_s: float = 1 / 30
     """Seconds between stacked frames."""
     ent_weight: float = 1e-3
     """imitation's entropy bonus weight."""

@@ -197,8 +197,10 @@ class LatentGPTConfig:
 
     context: int = 8
     """Context length ``T``: frames (and previous actions) the transformer sees."""
-    spacing_s: float = 2 / 30
-    """Seconds ``Δ`` between context frames (``play`` stacks frames this far apart)."""
+    spacing_s: float = 1 / 30
+    """Seconds ``Δ`` between context frames (``play`` stacks frames this far apart). At 2/30 s
+    the 12-px lane dashes move ~10 px per step at top speed, which looks like -2 px (aliasing):
+    consecutive frames keep the speed visible (held-out macro-F1 0.44 vs 0.40)."""
     latent_dim: int = 64
     """VAE latent size."""
     vae_channels: tuple[int, ...] = (32, 64, 64, 128)

@@ -40,6 +40,7 @@ p.add_argument("--agents", default="latent-gpt,cnn-bc,imitation-bc,majority,rand
 p.add_argument("--epochs", type=int, default=30, help="max epochs (GPT stage / cnn-bc)")
 p.add_argument("--threads", type=int, default=2, help="torch threads")
 p.add_argument("--vae-ablation", action="store_true", help="also compare VAE losses")
+p.add_argument("--ablation-epochs", type=int, default=3, help="VAE epochs per ablation run")
 p.add_argument("--tiny", action="store_true", help="tiny sizes: a smoke test")
 p.add_argument("--out", default="", help="run folders (default: a temporary folder)")
 p.add_argument("--name", default="agents", help="results file name (benchmarks/results/NAME.md)")
@@ -180,7 +181,7 @@ if args.vae_ablation:
         agent = agent_class("latent-gpt")(ds.action_map, ds.obs_shape, variant)
         t = time.perf_counter()
         vae, _ = train_vae([ds], ids, out / f"vae-{recon}", base, agent.vae_config(),
-                           gpt_cfg.vae_epochs, gpt_cfg.vae_steps_per_epoch,
+                           1 if args.tiny else args.ablation_epochs, gpt_cfg.vae_steps_per_epoch,
                            gpt_cfg.vae_batch_size, gpt_cfg.vae_lr,
                            np.concatenate(va_eps.frames))  # fmt: skip
         wall = time.perf_counter() - t
@@ -191,7 +192,11 @@ if args.vae_ablation:
         lines.append(f"| {recon} | {r['probe_acc']:.3f} | {r['probe_f1']:.3f} | {r['val_mse']:.5f} "
                      f"| {r['val_fg_mse']:.5f} | {wall:.0f} |")  # fmt: skip
         print(lines[-1], flush=True)
-    ablation = "\n## VAE reconstruction loss (same steps, held-out episodes)\n\n" + "\n".join(lines)
+    ablation = (
+        f"\n## VAE reconstruction loss ({args.ablation_epochs} epochs x "
+        f"{gpt_cfg.vae_steps_per_epoch} steps each, held-out episodes)\n\n"
+    )
+    ablation += "\n".join(lines)
     ablation += (
         "\n\nProbe: logistic regression (balanced classes) from the latent mean of one frame to "
         "the expert's action. Foreground: pixels that differ from the background (per-pixel "

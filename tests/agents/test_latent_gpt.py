@@ -28,7 +28,7 @@ def test_writes_the_run_folder(trained):
     assert {"probe_acc", "probe_f1", "val_mse", "val_fg_mse", "per_cluster"} <= set(report)
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["agent"] == "latent-gpt" and cfg["n_stack"] == 4
-    assert cfg["spacing_s"] == pytest.approx(2 / 30)
+    assert cfg["spacing_s"] == pytest.approx(1 / 30)
 
 
 def test_acts_on_the_env_and_round_trips(trained, run_episode):
