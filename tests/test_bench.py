@@ -155,6 +155,8 @@ def test_cli_writes_results(dataset, tmp_path):
         (["--env", "bc_gym/HighwayRacer-v0", "--title", "x"], "give --env ID or --title TEXT"),
         (["--agents", "cnn-bc,majority"], "give a budget in seconds (--budget)"),
         (["--agents", "majorty"], "unknown agents ['majorty']"),
+        (["--agents", "majority", "--set", "cnn-bc.hidden=8"], "expected AGENT.KEY=VALUE"),
+        (["--agents", "cnn-bc", "--budget", "1", "--set", "cnn-bc.depth=3"], "expected KEY=VALUE"),
     ],
 )
 def test_cli_rejects_bad_options(dataset, tmp_path, args, message):

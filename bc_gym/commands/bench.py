@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -13,6 +14,21 @@ def _command_line() -> str:
     if Path(sys.argv[0]).name in ("bc-gym", "cli.py", "__main__.py"):
         return " ".join(["bc-gym", *sys.argv[1:]])
     return "bc-gym bench (called from Python)"
+
+
+def _agent_configs(names: tuple[str, ...], overrides: list[str]) -> dict[str, Any]:
+    """``AGENT.KEY=VALUE`` options -> each agent's config dataclass (``bc-gym train --set``)."""
+    from bc_gym.commands.agents import agent_config
+
+    per_agent: dict[str, list[str]] = {}
+    for item in overrides:
+        agent, dot, rest = item.partition(".")
+        if not dot or agent not in names:
+            raise typer.BadParameter(
+                f"--set {item!r}: expected AGENT.KEY=VALUE with AGENT one of {list(names)}"
+            )
+        per_agent.setdefault(agent, []).append(rest)
+    return {agent: agent_config(agent, items) for agent, items in per_agent.items()}
 
 
 def bench(
@@ -39,6 +55,9 @@ def bench(
     seed: int = typer.Option(0, help="Seed of the split and training (and the online seeds)."),
     threads: int = typer.Option(0, help="torch CPU threads (0: default)."),
     quiet: bool = typer.Option(False, help="No stage headers or progress bars."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Agent option AGENT.KEY=VALUE, e.g. --set latent-gpt.context=8."
+    ),
     suite: bool = typer.Option(
         False, help="Run the project's benchmark suite (python -m benchmarks) instead."
     ),
@@ -61,10 +80,11 @@ def bench(
         env_id = "bc_gym/HighwayRacer-v0"
     from bc_gym.bench import BenchConfig, run_bench
 
+    names = tuple(a.strip() for a in agents.split(",") if a.strip())
     try:
         cfg = BenchConfig(
             datasets=datasets,
-            agents=tuple(agents.split(",")),
+            agents=names,
             budget_s=budget,
             seeds=seeds,
             env_id=env_id,
@@ -78,6 +98,7 @@ def bench(
             device=device,
             threads=threads,
             progress=not quiet,
+            configs=_agent_configs(names, set_),
             command=_command_line(),
         )
     except ValueError as exc:
