@@ -398,16 +398,18 @@ def best_val_metrics(run: Path) -> dict[str, float]:
 
 
 # Training
-def train_agents(cfg: BenchConfig, datasets: list[Any]) -> dict[str, dict[str, Any]]:
+def train_agents(cfg: BenchConfig, datasets: list[Any]) -> tuple[dict[str, dict[str, Any]], float]:
     """Train every agent of ``cfg`` into ``cfg.results/runs/NAME``; the latent GPT first.
 
     Returns:
-        Name -> ``{"run", "wall_s", "budget_s"}``; also sets ``cfg.budget_s`` when it was 0.
+        Name -> ``{"run", "wall_s", "budget_s"}``, and the budget the trained agents got
+        (``cfg.budget_s``, or the latent GPT's wall time when that is 0).
     """
     from bc_gym.agents import agent_class
     from bc_gym.agents.training import TrainConfig
 
     names = sorted(cfg.agents, key=lambda n: n != "latent-gpt")
+    shared = cfg.budget_s
     out: dict[str, dict[str, Any]] = {}
     for k, name in enumerate(names):
         run = cfg.results / "runs" / name
@@ -418,28 +420,22 @@ def train_agents(cfg: BenchConfig, datasets: list[Any]) -> dict[str, dict[str, A
             progress=cfg.progress,
             num_threads=cfg.threads,
         )
-        budget = 0.0 if name in UNTRAINED else cfg.budget_s
+        budget = 0.0 if name in UNTRAINED else shared
         if budget > 0:  # spend the whole budget, as benchmarks/agents.py does
             tc.time_budget_s, tc.epochs, tc.patience = budget, 10_000, 0
-        label = (
-            "none (nothing to learn)"
-            if name in UNTRAINED
-            else (
-                f"{budget:.0f} s"
-                if budget > 0
-                else "unbounded: its wall time is the others' budget"
-            )
-        )
+        label = f"{budget:.0f} s" if budget > 0 else "unbounded: its wall time is the budget"
+        if name in UNTRAINED:
+            label = "none: nothing to learn"
         say(f"train {k + 1}/{len(names)}: {name} (budget {label}) -> {run}", cfg.progress)
         t0 = time.perf_counter()
         agent_class(name).train(datasets, run, tc, cfg.configs.get(name))
         wall = time.perf_counter() - t0
-        if name == "latent-gpt" and cfg.budget_s == 0:
-            cfg.budget_s = wall
+        if name == "latent-gpt" and shared == 0:
+            shared = wall
         out[name] = {"run": str(run), "wall_s": wall, "budget_s": budget}
         if cfg.progress:
             print(f"  {name}: trained in {wall:.1f} s", flush=True)
-    return out
+    return out, shared
 
 
 # The whole bench
@@ -454,7 +450,6 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     from bc_gym.agents.training import classification_metrics
 
     t_start = time.perf_counter()
-    budget_given = cfg.budget_s > 0
     cfg.results.mkdir(parents=True, exist_ok=True)
     datasets = open_datasets([str(d) for d in cfg.datasets])
     action_map = datasets[0].action_map
@@ -471,7 +466,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             f"(split_episodes holds out whole episodes; a dataset needs 2 or more)"
         )
     say("2/4 train (same split, same budget)", cfg.progress)
-    trained = train_agents(cfg, datasets)
+    trained, budget = train_agents(cfg, datasets)
 
     say(f"3/4 offline: replay {n_held} held-out frames through act()", cfg.progress)
     rows: list[dict[str, Any]] = []
@@ -528,8 +523,10 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
             "held_out": ids,
             "held_out_frames": n_held,
         },
-        "budget_s": cfg.budget_s,
-        "budget_source": "--budget" if budget_given else "latent-gpt wall time",
+        "budget_s": budget,
+        "budget_source": "--budget"
+        if cfg.budget_s > 0
+        else ("latent-gpt wall time" if "latent-gpt" in cfg.agents else "none"),
         "online_env": {
             "env_id": cfg.env_id,
             "title": cfg.title,
