@@ -193,3 +193,9 @@ def test_live_window_through_screen_env(dataset, xvfb, tmp_path):
     assert row["obs_age_p50_ms"] > 0
     md = (tmp_path / "results.md").read_text()
     assert f"live window {TITLE!r} (ScreenEnv, 30 Hz)" in md
+
+
+def test_suite_runs_python_m_benchmarks_from_the_checkout(capfd):
+    """An unknown name makes ``python -m benchmarks`` exit 2 at once: the call itself is real."""
+    assert run_suite(names=["no-such-benchmark"]) == 2
+    assert "unknown benchmark(s) ['no-such-benchmark']" in capfd.readouterr().err
