@@ -194,6 +194,7 @@ def play_agent(cfg: DemoConfig, name: str, run: Path, gif: Path | None = None) -
             if shot is not None and episode == 0 and steps % 2 == 0:
                 frames.append(shot.grab())
 
+        # after_episode: let the game write its log line.
         played = play_episodes(agent, env, [None] * cfg.episodes, max_steps=cfg.max_steps + 61,
                                desc=f"  {name}", on_step=grab,
                                after_episode=lambda _: time.sleep(0.3))  # fmt: skip
