@@ -51,8 +51,7 @@ class WindowProcess:
                     self.stop()
                     why = "timeout" if code is None else f"the game exited with code {code}"
                     raise WindowNotFound(
-                        f"the {TITLE!r} window did not appear within {self.timeout_s:.0f} s "
-                        f"({why})"
+                        f"the {TITLE!r} window did not appear within {self.timeout_s:.0f} s ({why})"
                     ) from None
                 time.sleep(0.05)
         time.sleep(0.2)  # let it draw its first frames
