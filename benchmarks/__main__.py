@@ -39,8 +39,10 @@ def refresh_readme() -> list[str]:
         pattern = re.compile(
             rf"(<!-- bench:{re.escape(name)} -->\n).*?(<!-- /bench:{re.escape(name)} -->)", re.S
         )
-        body = "\n".join(
-            line for line in path.read_text().splitlines() if not line.startswith("<!--")
+        body = "\n".join(  # the README has its own headings: drop comments and H1 titles
+            line
+            for line in path.read_text().splitlines()
+            if not line.startswith("<!--") and not line.startswith("# ")
         )
         text, n = pattern.subn(lambda m, b=body: m.group(1) + b.strip() + "\n" + m.group(2), text)
         if n:
