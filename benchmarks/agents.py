@@ -38,6 +38,12 @@ p.add_argument("--noise", type=float, default=0.05, help="expert noise of the re
 p.add_argument("--eval-seeds", type=int, default=20, help="unseen seeds to drive")
 p.add_argument("--agents", default="latent-gpt,cnn-bc,imitation-bc,majority,random")
 p.add_argument("--epochs", type=int, default=30, help="max epochs (GPT stage / cnn-bc)")
+p.add_argument(
+    "--budget",
+    type=float,
+    default=0.0,
+    help="time budget (s) of cnn-bc/imitation-bc (default: latent-gpt's wall time)",
+)
 p.add_argument("--threads", type=int, default=2, help="torch threads")
 p.add_argument("--vae-ablation", action="store_true", help="also compare VAE losses")
 p.add_argument("--ablation-epochs", type=int, default=3, help="VAE epochs per ablation run")
@@ -98,7 +104,7 @@ if args.tiny:
     base.steps_per_epoch, base.batch_size = 3, 16
 names = [n.strip() for n in args.agents.split(",") if n.strip()]
 names.sort(key=lambda n: n != "latent-gpt")
-budget = 0.0
+budget = args.budget
 rows = []
 for name in names:
     try:
@@ -120,7 +126,7 @@ for name in names:
         rows.append(f"| {name} | not run: {str(exc).split('. ')[0]} | | | | | | |")
         continue
     wall = time.perf_counter() - t
-    if name == "latent-gpt":
+    if name == "latent-gpt" and not args.budget:
         budget = wall
     agent = load_agent(out / name)
     hist = getattr(cls, "train_history", None)
