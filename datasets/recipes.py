@@ -23,7 +23,7 @@ import numpy as np
 from . import spec
 from .writer import DatasetWriter, EpisodeData
 
-RECIPE_VERSION = 1  # bump when the generated data changes
+RECIPE_VERSION = 2  # bump when the generated data changes (2: the expert sees only the screen)
 
 
 def default_root() -> Path:

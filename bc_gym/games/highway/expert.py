@@ -6,7 +6,9 @@ import gymnasium as gym
 import numpy as np
 
 from bc_gym.actions import HIGHWAY_ACTIONS
-from bc_gym.games.highway.game import CAR_H, HighwayGame
+from bc_gym.games.highway.game import CAR_H, PLAYER_SY, HighwayGame
+
+VISIBLE_AHEAD = PLAYER_SY + CAR_H / 2  # a car further ahead than this (centre) is off screen
 
 
 class ScriptedExpert:
@@ -17,6 +19,8 @@ class ScriptedExpert:
             random action, and about once every ``1 / (0.03 * noise)`` steps the car drifts
             sideways for 3-7 steps before the expert recovers (recovery demonstrations).
         seed: seeds the noise.
+        screen_only: look only at the cars drawn on screen (default), so that every decision
+            can be learned from the frames; ``False`` also sees the traffic ahead of the view.
 
     Example:
         >>> import gymnasium as gym, bc_gym
@@ -28,10 +32,13 @@ class ScriptedExpert:
         True
     """
 
-    def __init__(self, noise: float = 0.0, seed: int | None = None) -> None:
+    def __init__(
+        self, noise: float = 0.0, seed: int | None = None, screen_only: bool = True
+    ) -> None:
         if not 0.0 <= noise <= 1.0:
             raise ValueError(f"noise must be in [0, 1], actual value: {noise!r}")
         self.noise = float(noise)
+        self.screen_only = bool(screen_only)
         self.rng = np.random.default_rng(seed)
         self._target: int | None = None
         self._drift_left = 0
@@ -81,6 +88,8 @@ class ScriptedExpert:
         beside = [False] * c.lanes  # a car alongside: cannot move into that lane now
         for car in s.cars:
             dy = car.y - s.distance
+            if self.screen_only and dy > VISIBLE_AHEAD:
+                continue  # not on screen yet: a player (or a policy on pixels) cannot see it
             if -CAR_H - 6 < dy < CAR_H + 6:
                 beside[car.lane] = True
             if dy > -CAR_H + 2:
