@@ -42,10 +42,15 @@ def test_unknown_set_key_is_rejected(tiny_dataset, tmp_path):
 @pytest.mark.slow
 def test_torchrun_two_processes(tiny_dataset, tmp_path):
     """DDP with gloo on CPU: 2 processes train one tiny latent GPT; rank 0 writes the run."""
+    import socket
+
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     torchrun = Path(sys.executable).with_name("torchrun")
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [str(torchrun), "--nproc-per-node", "2", "--master-port", "29517", "-m", "bc_gym.cli",
+    cmd = [str(torchrun), "--nproc-per-node", "2", "--master-port", str(port), "-m", "bc_gym.cli",
            "train", "latent-gpt", str(tiny_dataset), "-o", str(run), "--epochs", "1",
            "--steps-per-epoch", "2", "--batch-size", "8", "--quiet", "--threads", "1",
            "--set", "context=4", "--set", "latent_dim=8", "--set", "vae_channels=[8,8,16,16]",
