@@ -59,7 +59,7 @@ class DemoConfig:
     """Training device."""
 
     def __post_init__(self) -> None:
-        self.out = Path(self.out)
+        self.out = Path(self.out).resolve()  # the game runs in another folder: absolute paths
         self.record_s = self.record_s or (45.0 if self.quick else 180.0)
         self.train_s = self.train_s or (60.0 if self.quick else 360.0)
         self.episodes = self.episodes or (1 if self.quick else 3)
@@ -235,8 +235,10 @@ def report(cfg: DemoConfig, results: list[LiveResult]) -> str:
         )
     table = "\n".join(lines)
     (cfg.out / "table.md").write_text(table + "\n")
+    clean = [{k: None if isinstance(v, float) and np.isnan(v) else v for k, v in r.items()}
+             for r in rows]  # fmt: skip  # JSON has no NaN
     (cfg.out / "results.json").write_text(
-        json.dumps({"config": {**asdict(cfg), "out": str(cfg.out)}, "results": rows}, indent=2)
+        json.dumps({"config": {**asdict(cfg), "out": str(cfg.out)}, "results": clean}, indent=2)
     )
     import matplotlib
 
