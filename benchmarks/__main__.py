@@ -39,8 +39,9 @@ def refresh_readme() -> list[str]:
         pattern = re.compile(
             rf"(<!-- bench:{re.escape(name)} -->\n).*?(<!-- /bench:{re.escape(name)} -->)", re.S
         )
-        body = "\n".join(  # the README has its own headings: drop comments and H1 titles
-            line
+        # The README has its own headings: drop comments and H1 titles, demote the rest.
+        body = "\n".join(
+            re.sub(r"^#{2,} ", "#### ", line)
             for line in path.read_text().splitlines()
             if not line.startswith("<!--") and not line.startswith("# ")
         )

@@ -173,7 +173,7 @@ finally:
     xvfb.stop()
 
 header = (
-    "| size | compression | fps | frames | dropped % (clock, queue) | late % | |gap-1| p99 "
+    "| size | compression | fps | frames | dropped % (clock, queue) | late % | abs(gap - 1) p99 "
     "(periods) | MB/min | CPU % recorder + Xvfb | drain s |\n"
     "|---|---|---|---|---|---|---|---|---|---|"
 )

@@ -105,38 +105,13 @@ def train(
 
 
 def make_play_env(agent: Any, env_id: str | None, title: str | None, fps: float, **kwargs: Any):
-    """The env ``play`` drives: ``env_id`` or a live window, frame-stacked as the agent needs."""
-    import gymnasium as gym
+    """The env ``play`` drives (see :func:`bc_gym.bench.agent_env`), errors as CLI errors."""
+    from bc_gym.bench import agent_env
 
-    import bc_gym  # noqa: F401  (registers the envs)
-    from bc_gym.wrappers import TimedFrameStack
-
-    if (env_id is None) == (title is None):
-        raise typer.BadParameter("give exactly one of --env ID or --title TEXT")
-    h, w, c = agent.obs_shape
-    if title is not None:
-        env = gym.make(
-            "bc_gym/Screen-v0",
-            title=title,
-            actions=agent.action_map,
-            obs_size=(h, w),
-            grayscale=c == 1,
-            fps=fps,
-            **kwargs,
-        )
-    else:
-        env = gym.make(env_id, **kwargs)
-        if tuple(env.observation_space.shape) != agent.obs_shape:
-            env.close()
-            env = gym.make(env_id, obs_size=(h, w), grayscale=c == 1, **kwargs)
-    if tuple(env.observation_space.shape) != agent.obs_shape:
-        raise typer.BadParameter(
-            f"the env gives observations of shape {env.observation_space.shape}, the agent "
-            f"was trained on {agent.obs_shape}"
-        )
-    if agent.n_stack > 1:
-        env = TimedFrameStack(env, agent.n_stack, agent.spacing_s)
-    return env
+    try:
+        return agent_env(agent, env_id, title, fps=fps, **kwargs)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def play(
