@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bc_gym.bench import machine_line
 from bc_gym.datasets import DatasetWriter, EpisodeData, load_dataset
 from bc_gym.datasets.pngfolder import export_png_folder
 from bc_gym.datasets.recipes import highway_expert_dataset
@@ -146,18 +146,7 @@ try:
 except ImportError:
     print("minari not installed: skipping its row")
 
-cpu = platform.processor() or platform.machine()
-try:
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-except OSError:
-    pass
-machine = (
-    f"{cpu}, {os.cpu_count()} cores (shared), Python {platform.python_version()}, "
-    f"{platform.system()} {platform.release()}"
-)
+machine = machine_line()  # the same machine line as every other results table
 ours = rows[0]
 lines = [
     "# Dataset I/O benchmark",
