@@ -107,3 +107,34 @@ def test_gpt_learns_an_obvious_rule():
         logits, _ = gpt(z, prev)
     acc = (logits[:, 2:].argmax(-1) == y[:, 2:]).float().mean()
     assert acc > 0.9
+
+
+@pytest.mark.parametrize("dropout", [1.0, 0.0])
+def test_previous_action_token_follows_the_training_setting(dropout):
+    """Trained without the token (the default), act() never feeds the agent's own actions back.
+
+    Fed its own previous action, a GPT cloned from a demonstration learns to copy it and
+    collapses onto one action closed-loop; with ``prev_action_dropout=1`` every token ``act()``
+    gives the transformer must be "none". With the token on (dropout 0) the actions go in.
+    """
+    from bc_gym.actions import HIGHWAY_ACTIONS
+    from bc_gym.agents.latent_gpt import LatentGPTConfig
+
+    torch.manual_seed(0)
+    cfg = LatentGPTConfig(prev_action_dropout=dropout, latent_dim=8, n_embd=32, n_layer=1)
+    agent = LatentGPTAgent(HIGHWAY_ACTIONS, (64, 64, 3), cfg)
+    seen = []
+    forward = agent.gpt.forward
+
+    def recording(z, prev, targets=None):
+        seen.append(prev.clone())
+        return forward(z, prev, targets)
+
+    agent.gpt.forward = recording
+    frames = np.random.default_rng(0).integers(0, 255, (12, 64, 64, 3), dtype=np.uint8)
+    agent.reset()
+    for i in range(8):
+        agent.act(frames[i : i + 4])
+    none = HIGHWAY_ACTIONS.n
+    fed = torch.cat(seen).flatten()
+    assert bool((fed == none).all()) == (dropout == 1.0), fed.tolist()
