@@ -46,6 +46,9 @@ class CNNBCConfig:
     """Dropout before the output layer."""
     class_weight_power: float = 0.5
     """Cross-entropy class weights are ``frequency ** -power`` (0: unweighted)."""
+    mirror: str = ""
+    """Training only: also learn from the stacks mirrored left-right with these two keys
+    exchanged, ``"left:right"`` (see ``LatentGPTConfig.mirror``). Empty: off."""
 
 
 class CNNPolicy(nn.Module):
@@ -176,6 +179,9 @@ class CNNBCAgent(Agent):
         # Read every stack once into memory: HDF5 reads per epoch would dominate the CPU time.
         xs, ys = _materialise(train_set)
         vx, vy = _materialise(val_set)
+        if config.mirror:  # (N, n*C, H, W): mirror the width, exchange the keys
+            perm = torch.from_numpy(agent.action_map.mirror_permutation(config.mirror))
+            xs, ys = torch.cat([xs, xs.flip(-1)]), torch.cat([ys, perm[ys]])
         net = agent.net.to(device)
         if config.class_weight_power > 0:
             net.class_weight.copy_(

@@ -41,6 +41,30 @@ class Episodes:
         """All action labels, concatenated."""
         return np.concatenate(self.actions) if self.actions else np.zeros(0, np.int64)
 
+    def mirrored(self, swap: str) -> Episodes:
+        """The same episodes flipped left-right, with the keys in ``swap`` exchanged.
+
+        For games whose screen is left-right symmetric (a road seen from above): it doubles the
+        situations the demonstrations show. ``swap`` is ``"left:right"``.
+        """
+        perm = self.action_map.mirror_permutation(swap)
+        return Episodes(
+            self.action_map,
+            self.fps,
+            [np.ascontiguousarray(f[:, :, ::-1]) for f in self.frames],
+            [perm[a] for a in self.actions],
+            list(self.times),
+        )
+
+    def __add__(self, other: Episodes) -> Episodes:
+        return Episodes(
+            self.action_map,
+            self.fps,
+            self.frames + other.frames,
+            self.actions + other.actions,
+            self.times + other.times,
+        )
+
 
 def open_datasets(paths: Sequence[str | Path | Any]) -> list[Any]:
     """Open datasets (paths or already opened ``bc_gym.datasets`` datasets); check they agree."""

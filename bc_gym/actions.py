@@ -150,6 +150,30 @@ class ActionMap:
             out[i] = cache[key]
         return out
 
+    def mirror_permutation(self, swap: str) -> np.ndarray:
+        """``perm[a]``: action ``a`` with two keys exchanged, for mirrored training frames.
+
+        Args:
+            swap: the two keys a horizontal mirror exchanges, ``"left:right"``.
+
+        Example:
+            >>> perm = HIGHWAY_ACTIONS.mirror_permutation("left:right")
+            >>> HIGHWAY_ACTIONS.names[perm[HIGHWAY_ACTIONS.index("up+left")]]
+            'up+right'
+        """
+        pair = swap.split(":")
+        if len(pair) != 2 or not all(k in self.keys for k in pair):
+            raise ValueError(f"mirror swap {swap!r}: expected 'KEY:KEY' with keys in {self.keys}")
+        a, b = pair
+        table = {a: b, b: a}
+        perm = np.empty(self.n, dtype=np.int64)
+        for i, combo in enumerate(self.combos):
+            swapped = frozenset(table.get(k, k) for k in combo)
+            if swapped not in self.combos:
+                raise ValueError(f"mirror swap {swap!r}: {sorted(swapped)} is not an action")
+            perm[i] = self.combos.index(swapped)
+        return perm
+
     # Serialisation
     def to_dict(self) -> dict:
         """JSON-ready description (stored in dataset metadata and checkpoints)."""

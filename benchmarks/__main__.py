@@ -25,6 +25,7 @@ SUITE = {
     "realtime": [],
     "recorder": ["--fps", "30,60,120,180", "--compressions", "gzip", "--seconds", "60"],
     "agents": [],
+    "bc_ceiling": [],
     "demo": [],
 }
 

@@ -45,6 +45,12 @@ p.add_argument(
     help="time budget (s) of cnn-bc/imitation-bc (default: latent-gpt's wall time)",
 )
 p.add_argument("--threads", type=int, default=2, help="torch threads")
+p.add_argument(
+    "--mirror",
+    default="left:right",
+    help="latent-gpt and cnn-bc also learn left-right mirrored frames with these keys swapped "
+    "(the road is symmetric); '' turns it off",
+)
 p.add_argument("--vae-ablation", action="store_true", help="also compare VAE losses")
 p.add_argument("--ablation-epochs", type=int, default=3, help="VAE epochs per ablation run")
 p.add_argument("--tiny", action="store_true", help="tiny sizes: a smoke test")
@@ -99,6 +105,7 @@ gpt_cfg = LatentGPTConfig(**tiny_gpt) if args.tiny else LatentGPTConfig()
 if args.set:
     gpt_cfg = agent_config("latent-gpt", args.set)
     gpt_cfg = LatentGPTConfig(**{**gpt_cfg.__dict__, **(tiny_gpt if args.tiny else {})})
+gpt_cfg.mirror = args.mirror
 base = TrainConfig(epochs=1 if args.tiny else args.epochs, progress=False, num_threads=args.threads)
 if args.tiny:
     base.steps_per_epoch, base.batch_size = 3, 16
@@ -116,7 +123,7 @@ for name in names:
     cfg = TrainConfig(**base.__dict__)
     if name in ("cnn-bc", "imitation-bc") and budget > 0:
         cfg.time_budget_s, cfg.epochs, cfg.patience = budget, 10_000, 0
-    config = {"latent-gpt": gpt_cfg, "cnn-bc": CNNBCConfig()}.get(name)
+    config = {"latent-gpt": gpt_cfg, "cnn-bc": CNNBCConfig(mirror=args.mirror)}.get(name)
     print(f"training {name} (budget {cfg.time_budget_s:.0f} s)...", flush=True)
     t = time.perf_counter()
     try:
@@ -221,8 +228,10 @@ EXPERT = (
 md = (
     f"""## Agents on HighwayRacer (headless)
 
-Training: {len(ds)} expert episodes (`highway_expert_dataset(noise={args.noise})`,
-{ds.total_steps} steps, 20% of episodes held out for validation). Evaluation: {n_eval} unseen
+Training: {len(ds)} expert episodes (`highway_expert_dataset(noise={args.noise})`: labels are
+the expert's own actions, also where the noise pressed other keys; {ds.total_steps} steps, 20%
+of episodes held out for validation; latent-gpt and cnn-bc also learn the left-right mirrored
+frames: `mirror={args.mirror!r}`). Evaluation: {n_eval} unseen
 seeds, one episode each (max {max_steps} steps). cnn-bc and imitation-bc train under the latent
 GPT's wall time. Held-out acc / macro-F1: best epoch, teacher-forced, held-out episodes.
 act() p50 includes frame encoding (latent-gpt: one new frame per step).

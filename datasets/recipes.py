@@ -23,7 +23,9 @@ import numpy as np
 from . import spec
 from .writer import DatasetWriter, EpisodeData
 
-RECIPE_VERSION = 2  # bump when the generated data changes (2: the expert sees only the screen)
+# Bump when the generated data changes. 2: the expert sees only the screen. 3: the expert keeps
+# no lane plan (a function of the screen), and labels are its own actions under noise (DART).
+RECIPE_VERSION = 3
 
 
 def default_root() -> Path:
@@ -54,6 +56,7 @@ def highway_expert_dataset(
     *,
     max_steps: int = 1000,
     grayscale: bool = False,
+    labels: str = "expert",
 ) -> Path:
     """HighwayRacer driven by :class:`~bc_gym.games.highway.ScriptedExpert`, cached on disk.
 
@@ -68,6 +71,12 @@ def highway_expert_dataset(
         root: cache folder (default: :func:`default_root`).
         max_steps: truncate episodes after this many steps.
         grayscale: one channel instead of RGB.
+        labels: ``"expert"`` (default): ``actions`` are what the expert itself chose in each
+            state, also on the steps where the noise pressed something else (DART, Laskey et
+            al. 2017: the noise visits the states a cloned policy drifts into, and the labels
+            show the way back); ``held_keys`` and ``key_events`` always record the keys the game
+            received. ``"executed"``: ``actions`` are the keys the game received, as in a
+            recording of a person.
 
     Returns:
         The dataset folder.
@@ -79,6 +88,8 @@ def highway_expert_dataset(
 
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be >= 1, actual value: {n_episodes!r}")
+    if labels not in ("expert", "executed"):
+        raise ValueError(f"labels must be 'expert' or 'executed', actual value: {labels!r}")
     args = {
         "recipe": "highway_expert",
         "v": RECIPE_VERSION,
@@ -88,6 +99,7 @@ def highway_expert_dataset(
         "obs_size": [int(obs_size[0]), int(obs_size[1])],
         "max_steps": int(max_steps),
         "grayscale": bool(grayscale),
+        "labels": labels,
     }
     digest = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
     root = Path(root) if root is not None else default_root()
@@ -116,24 +128,27 @@ def highway_expert_dataset(
             recipe=args,
             noise=float(noise),
             seed=int(seed),
+            labels=labels,
         ) as w:
             for i in range(n_episodes):
                 obs, info = env.reset(seed=seed * 100_003 + i)
                 expert.reset()
                 frames, times, acts, rews, terms, truncs = [obs], [info["t"]], [], [], [], []
+                pressed = []
                 while True:
                     a = expert(env)
                     obs, r, te, tr, info = env.step(a)
                     frames.append(obs)
                     times.append(info["t"])
-                    acts.append(a)
+                    acts.append(expert.intended if labels == "expert" else a)
+                    pressed.append(a)
                     rews.append(r)
                     terms.append(te)
                     truncs.append(tr)
                     if te or tr:
                         break
                 acts_arr = np.asarray(acts, np.int64)
-                held = np.array([amap.to_multibinary(a) for a in acts_arr], bool)
+                held = np.array([amap.to_multibinary(a) for a in pressed], bool)
                 ts = np.asarray(times, np.float64)
                 w.add_episode(
                     EpisodeData(

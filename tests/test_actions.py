@@ -47,3 +47,17 @@ def test_errors_name_the_value():
         ActionMap(("left",), (frozenset({"space"}),))
     with pytest.raises(ValueError, match="not an action map"):
         ActionMap.from_dict({"keys": []})
+
+
+def test_mirror_permutation_swaps_the_two_keys():
+    perm = HIGHWAY_ACTIONS.mirror_permutation("left:right")
+    for a in range(HIGHWAY_ACTIONS.n):
+        keys = HIGHWAY_ACTIONS.to_keys(a)
+        swapped = {"left": "right", "right": "left"}
+        assert HIGHWAY_ACTIONS.to_keys(perm[a]) == {swapped.get(k, k) for k in keys}
+    assert sorted(perm) == list(range(HIGHWAY_ACTIONS.n))
+    with pytest.raises(ValueError, match="expected 'KEY:KEY'"):
+        HIGHWAY_ACTIONS.mirror_permutation("left:space")
+    lopsided = ActionMap.from_names(["noop", "left"], keys=["left", "right"])
+    with pytest.raises(ValueError, match="is not an action"):
+        lopsided.mirror_permutation("left:right")

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from bc_gym.agents import load_agent
@@ -26,3 +27,19 @@ def test_resume_continues_the_epochs(tiny_dataset, tmp_path, tiny_train_config):
         [tiny_dataset], tmp_path, tiny_train_config(epochs=2, resume=True, patience=0), cfg
     )
     assert [row["epoch"] for row in agent.train_history["cnn"]] == [1, 2]
+
+
+def test_mirror_trains_on_flipped_stacks_too(tiny_dataset, tmp_path, tiny_train_config):
+    from bc_gym.agents.data import load_episodes, open_datasets
+
+    ds = open_datasets([tiny_dataset])
+    eps = load_episodes(ds, [[0, 1]])
+    flipped = eps.mirrored("left:right")
+    perm = eps.action_map.mirror_permutation("left:right")
+    np.testing.assert_array_equal(flipped.frames[1], eps.frames[1][:, :, ::-1])
+    np.testing.assert_array_equal(flipped.actions[0], perm[eps.actions[0]])
+    assert len(eps + flipped) == 4
+    cfg = CNNBCConfig(channels=(8, 8, 8), hidden=16, mirror="left:right")
+    agent = CNNBCAgent.train([tiny_dataset], tmp_path, tiny_train_config(), cfg)
+    assert load_agent(tmp_path).config.mirror == "left:right"
+    assert 0 <= agent.act(np.zeros((4, 64, 64, 3), np.uint8)) < 9

@@ -138,3 +138,18 @@ def test_previous_action_token_follows_the_training_setting(dropout):
     none = HIGHWAY_ACTIONS.n
     fed = torch.cat(seen).flatten()
     assert bool((fed == none).all()) == (dropout == 1.0), fed.tolist()
+
+
+def test_mirror_doubles_the_gpt_training_windows(tiny_dataset, tmp_path, tiny_train_config):
+    from bc_gym.agents.latent_gpt import LatentGPTConfig
+
+    small = {"context": 4, "latent_dim": 8, "vae_channels": (8, 8, 16, 16), "vae_epochs": 1,
+             "vae_steps_per_epoch": 2, "n_layer": 1, "n_embd": 16, "n_head": 2}  # fmt: skip
+    reports = []
+    for mirror in ("", "left:right"):
+        out = tmp_path / (mirror or "plain")
+        LatentGPTAgent.train(
+            [tiny_dataset], out, tiny_train_config(), LatentGPTConfig(**small, mirror=mirror)
+        )
+        reports.append(json.loads((out / "vae" / "report.json").read_text()))
+    assert reports[1]["probe_train_frames"] == 2 * reports[0]["probe_train_frames"]

@@ -6,25 +6,33 @@ import gymnasium as gym
 import numpy as np
 
 from bc_gym.actions import HIGHWAY_ACTIONS
-from bc_gym.games.highway.game import CAR_H, PLAYER_SY, HighwayGame
+from bc_gym.games.highway.game import CAR_H, LANE_W, PLAYER_SY, HighwayGame
 
 VISIBLE_AHEAD = PLAYER_SY + CAR_H / 2  # a car further ahead than this (centre) is off screen
+
+
+LANE_COST = 32.0  # px of extra room a lane change must gain, from the centre of a lane
 
 
 class ScriptedExpert:
     """Drive well: keep speed, change lane ahead of slower traffic, brake when boxed in.
 
+    The policy (:meth:`keys`) is a function of the current state only, and only of what the
+    screen shows: it keeps no lane plan between steps (a lane change goes on because, once the
+    car has left the centre of its lane, the new lane is the nearer one), so a policy cloned
+    from the frames is not asked to guess a hidden plan.
+
     Args:
         noise: 0 drives cleanly. With ``noise > 0`` a fraction ``noise`` of the steps take a
             random action, and about once every ``1 / (0.03 * noise)`` steps the car drifts
             sideways for 3-7 steps before the expert recovers (recovery demonstrations).
+            :attr:`intended` keeps what the expert itself would have pressed.
         seed: seeds the noise.
         screen_only: look only at the cars drawn on screen (default), so that every decision
             can be learned from the frames; ``False`` also sees the traffic ahead of the view.
 
     Example:
         >>> import gymnasium as gym, bc_gym
-        >>> from bc_gym.games.highway import ScriptedExpert
         >>> env = gym.make("bc_gym/HighwayRacer-v0")
         >>> _ = env.reset(seed=0)
         >>> expert = ScriptedExpert()
@@ -40,20 +48,25 @@ class ScriptedExpert:
         self.noise = float(noise)
         self.screen_only = bool(screen_only)
         self.rng = np.random.default_rng(seed)
-        self._target: int | None = None
         self._drift_left = 0
         self._drift_key = "left"
+        self.intended = HIGHWAY_ACTIONS.from_keys(())
+        """The expert's own action at the last call, before any noise (a clean label)."""
 
     def reset(self) -> None:
-        """Forget the lane plan (call at episode start; done automatically on a new game)."""
-        self._target = None
+        """End any drift in progress (call at episode start; done automatically on a new game)."""
         self._drift_left = 0
 
     def __call__(self, env: gym.Env | HighwayGame) -> int:
-        """Return the action index for the env's current state (the env may be wrapped)."""
+        """Return the action to take in the env's current state (the env may be wrapped).
+
+        With noise this may be a random or drifting action; :attr:`intended` is then the
+        expert's own choice for the same state.
+        """
         game = env if isinstance(env, HighwayGame) else env.unwrapped.game
         if game.state.steps == 0:
             self.reset()
+        self.intended = HIGHWAY_ACTIONS.from_keys(self.keys(game))
         if self.noise > 0:
             if self._drift_left > 0:
                 self._drift_left -= 1
@@ -62,7 +75,7 @@ class ScriptedExpert:
                 self._start_drift(game)
             if self.rng.random() < self.noise:
                 return int(self.rng.integers(HIGHWAY_ACTIONS.n))
-        return HIGHWAY_ACTIONS.from_keys(self.keys(game))
+        return self.intended
 
     def _start_drift(self, game: HighwayGame) -> None:
         """Drift towards a free neighbouring lane for a few steps (never off the road)."""
@@ -80,7 +93,7 @@ class ScriptedExpert:
 
     # The policy proper.
     def keys(self, game: HighwayGame) -> set[str]:
-        """Keys the expert holds in this state."""
+        """Keys the expert holds in this state (a pure function of the state)."""
         s, c = game.state, game.config
         lane_now = game.lane_of(s.x)
         gap = [np.inf] * c.lanes  # free road ahead in each lane, px (bumper to bumper)
@@ -96,34 +109,31 @@ class ScriptedExpert:
                 g = dy - CAR_H
                 if g < gap[car.lane]:
                     gap[car.lane], lead_v[car.lane] = g, car.v
+        overlapped = game.lanes_overlapped(s.x)
 
         def reachable(lane: int) -> bool:
+            if lane in overlapped:
+                return True
             step = 1 if lane > lane_now else -1
             return all(not beside[i] for i in range(lane_now + step, lane + step, step))
 
         def value(lane: int) -> float:
-            # Prefer lanes with room; small cost for each lane change.
-            return min(gap[lane], 400.0) - 12.0 * abs(lane - lane_now)
+            # Room ahead, less a cost for the distance to the lane's centre: from the centre of
+            # a lane a change must gain LANE_COST px of room; half-way, the new lane is cheaper
+            # and the change goes on (hysteresis without memory).
+            return min(gap[lane], 400.0) - LANE_COST * abs(game.lane_center(lane) - s.x) / LANE_W
 
-        centered = abs(game.lane_center(lane_now) - s.x) < 3.0
-        if self._target is None or not reachable(self._target):
-            self._target = lane_now
-        if centered or self._target == lane_now:
-            # Plan one lane at a time, from the lane the car is in.
-            options = [ln for ln in (lane_now - 1, lane_now, lane_now + 1) if 0 <= ln < c.lanes]
-            best = max((ln for ln in options if reachable(ln)), key=value)
-            if value(best) > value(self._target) + 20.0:
-                self._target = best
-
+        options = [ln for ln in (lane_now - 1, lane_now, lane_now + 1) if 0 <= ln < c.lanes]
+        target = max((ln for ln in options if reachable(ln)), key=value)
         keys: set[str] = set()
-        dx = game.lane_center(self._target) - s.x
+        dx = game.lane_center(target) - s.x
         if dx < -1.0:
             keys.add("left")
         elif dx > 1.0:
             keys.add("right")
         # Speed: the road ahead in every lane the car body touches or will cross.
-        lo, hi = sorted((lane_now, self._target))
-        touched = game.lanes_overlapped(s.x) | set(range(lo, hi + 1))
+        lo, hi = sorted((lane_now, target))
+        touched = overlapped | set(range(lo, hi + 1))
         ahead = min(gap[ln] for ln in touched)
         closing = max(s.v - min(lead_v[ln] for ln in touched), 0.0)
         safe = 6.0 + closing * 0.3 + closing**2 / (2 * c.brake)

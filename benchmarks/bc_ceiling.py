@@ -1,0 +1,159 @@
+"""Behaviour cloning with perfect perception: how far can cloning the expert go at all?
+
+The agents learn from pixels. This benchmark removes perception from the question: it replays
+the dataset recipe's episodes (same seeds, same expert, same noise; the actions are checked
+equal to the cached dataset's), records the exact game-state features the expert itself reads
+(player x and speed; per lane: the gap to the nearest visible car, its speed, a car alongside),
+trains a small MLP on them with the recipe's labels, and drives unseen seeds. Whatever the MLP
+misses, a policy on pixels cannot be expected to reach either: the gap between this table and
+the expert is the imitation problem (compounding errors), not the VAE or the GPT.
+
+Plain torch on purpose: ten lines of MLP and a loop; no agent class is needed for a
+diagnostic that no user runs on their own game.
+
+.venv/bin/python -m benchmarks.bc_ceiling                   # writes results/bc_ceiling.md
+.venv/bin/python -m benchmarks.bc_ceiling --episodes 2 --budget 3 --seeds 2 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import bc_gym  # noqa: F401  (registers the env)
+from bc_gym.actions import HIGHWAY_ACTIONS
+from bc_gym.agents.training import classification_metrics
+from bc_gym.datasets import load_dataset
+from bc_gym.datasets.recipes import highway_expert_dataset
+from bc_gym.evaluation import TABLE_HEADER, EvalResult, evaluate
+from bc_gym.games.highway import ScriptedExpert
+from bc_gym.games.highway.expert import VISIBLE_AHEAD
+from bc_gym.games.highway.game import CAR_H, HighwayGame
+from benchmarks.machine import write_result
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--episodes", default="20,100", help="training episode counts to compare")
+parser.add_argument("--noise", type=float, default=0.05, help="expert noise of the recipe")
+parser.add_argument("--budget", type=float, default=120.0, help="training seconds per MLP")
+parser.add_argument("--seeds", type=int, default=20, help="unseen seeds to drive")
+parser.add_argument("--no-write", action="store_true", help="print only")
+args = parser.parse_args()
+torch.set_num_threads(1)
+torch.manual_seed(0)
+
+
+def features(game: HighwayGame) -> np.ndarray:
+    """What the expert reads, scaled to ~[0, 1]: x, v; per lane gap, lead speed, alongside."""
+    s, c = game.state, game.config
+    gap, lead_v, beside = [100.0] * c.lanes, [150.0] * c.lanes, [0.0] * c.lanes
+    for car in s.cars:
+        dy = car.y - s.distance
+        if dy > VISIBLE_AHEAD:
+            continue  # off screen: the expert does not see it either
+        if -CAR_H - 6 < dy < CAR_H + 6:
+            beside[car.lane] = 1.0
+        if dy > -CAR_H + 2 and dy - CAR_H < gap[car.lane]:
+            gap[car.lane], lead_v[car.lane] = max(dy - CAR_H, 0.0), car.v
+    road = c.road_w
+    head = [s.x / road, s.v / c.v_max]
+    return np.array(head + [g / 100 for g in gap] + [v / c.v_max for v in lead_v] + beside, "f4")
+
+
+def recipe_states(n_episodes: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Replay ``highway_expert_dataset(n_episodes, noise, seed=0)``; features and labels."""
+    path = highway_expert_dataset(n_episodes=n_episodes, noise=args.noise, seed=0)
+    ds = load_dataset(path)
+    env = gym.make("bc_gym/HighwayRacer-v0", obs_size=tuple(ds.obs_shape[:2]))
+    expert = ScriptedExpert(noise=args.noise, seed=0)  # the recipe's expert, same RNG stream
+    xs, ys = [], []
+    for i in range(n_episodes):
+        env.reset(seed=i)  # the recipe's seed for episode i with seed=0
+        expert.reset()
+        feats, acts = [], []
+        while True:
+            feats.append(features(env.unwrapped.game))
+            a = expert(env)
+            acts.append(expert.intended)  # the recipe's labels (labels="expert")
+            _, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                break
+        if not np.array_equal(np.asarray(acts), ds[i].actions):
+            raise RuntimeError(f"replay of episode {i} differs from the cached recipe dataset")
+        xs.append(np.stack(feats))
+        ys.append(np.asarray(acts, np.int64))
+    return xs, ys
+
+
+def train_mlp(x: torch.Tensor, y: torch.Tensor) -> tuple[nn.Module, int]:
+    net = nn.Sequential(nn.Linear(x.shape[1], 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                        nn.Linear(256, HIGHWAY_ACTIONS.n))  # fmt: skip
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    t0, steps = time.perf_counter(), 0
+    while time.perf_counter() - t0 < args.budget:
+        rows = torch.randint(0, len(y), (256,))
+        loss = F.cross_entropy(net(x[rows]), y[rows])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        steps += 1
+    return net.eval(), steps
+
+
+seeds = range(10_000, 10_000 + args.seeds)
+env = gym.make("bc_gym/HighwayRacer-v0")
+expert = ScriptedExpert(noise=0.0)
+results: list[EvalResult] = [evaluate(lambda e, o: expert(e), env, seeds, "expert (noise 0)")]
+fit_rows = []
+for n in [int(v) for v in args.episodes.split(",")]:
+    xs, ys = recipe_states(n)
+    n_val = max(1, n // 5)  # the last 20% of episodes are held out for the accuracy
+    x_tr, y_tr = (
+        torch.from_numpy(np.concatenate(xs[:-n_val])),
+        torch.from_numpy(np.concatenate(ys[:-n_val])),
+    )
+    x_va, y_va = np.concatenate(xs[-n_val:]), np.concatenate(ys[-n_val:])
+    net, steps = train_mlp(x_tr, y_tr)
+    with torch.no_grad():
+        tr_acc = float((net(x_tr).argmax(-1) == y_tr).float().mean())
+        va_pred = net(torch.from_numpy(x_va)).argmax(-1).numpy()
+    m = classification_metrics(y_va, va_pred, HIGHWAY_ACTIONS.n)
+
+    def policy(e: gym.Env, o: np.ndarray, net: nn.Module = net) -> int:
+        with torch.no_grad():
+            return int(net(torch.from_numpy(features(e.unwrapped.game))[None]).argmax())
+
+    res = evaluate(policy, env, seeds, f"MLP on exact state, {n} episodes")
+    results.append(res)
+    pct = 100 * res.mean / results[0].mean
+    fit_rows.append(
+        f"| {n} | {len(y_tr):,} | {steps:,} | {tr_acc:.3f} | {m['acc']:.3f} | {m['f1']:.3f} "
+        f"| {pct:.0f}% |"
+    )
+    print(res.row(), fit_rows[-1], flush=True)
+
+md = "\n".join(
+    [
+        f"### Cloning the expert from exact game state ({args.seeds} unseen seeds, "
+        f"recipe noise {args.noise})",
+        TABLE_HEADER,
+        *[r.row() for r in results],
+        "",
+        f"| episodes | train steps (labels) | MLP updates ({args.budget:.0f} s, 1 core) "
+        "| train acc | held-out acc | held-out macro-F1 | % of expert |",
+        "|---|---|---|---|---|---|---|",
+        *fit_rows,
+        "",
+        "Features: the player's x and speed; per lane the gap to the nearest visible car, its "
+        "speed and whether a car is alongside (exactly what the expert's rule reads). Held out: "
+        "the last 20% of the episodes.",
+    ]
+)
+print(md)
+if not args.no_write:
+    print("wrote", write_result("bc_ceiling", md, "python -m benchmarks.bc_ceiling"))
