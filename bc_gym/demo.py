@@ -53,6 +53,9 @@ class DemoConfig:
     """Game, recording and control rate."""
     noise: float = 0.05
     """Expert noise while recording (random actions and drift-then-recover)."""
+    mirror: str = "left:right"
+    """Agents with a ``mirror`` option also learn the left-right mirrored frames with these keys
+    exchanged (the road is symmetric); empty: off."""
     seed: int = 0
     """Seed of training; live games use seeds 20_000 + seed onwards."""
     device: str = "cpu"
@@ -134,10 +137,14 @@ def record(cfg: DemoConfig) -> Path:
     return data
 
 
+_MIRRORED = ("latent-gpt", "cnn-bc")  # agents with a ``mirror`` option
+
+
 def train(cfg: DemoConfig, data: Path) -> dict[str, Path]:
     """Stage 2: train every agent on the recording under its time budget."""
     from bc_gym.agents import agent_class
     from bc_gym.agents.training import TrainConfig
+    from bc_gym.commands.agents import agent_config
     from bc_gym.datasets import load_dataset
 
     ds = load_dataset(data)
@@ -148,7 +155,8 @@ def train(cfg: DemoConfig, data: Path) -> dict[str, Path]:
         say(f"train {name} (budget {budget:.0f} s) -> {run}")
         t0 = time.monotonic()
         tc = TrainConfig(time_budget_s=budget, seed=cfg.seed, device=cfg.device)
-        agent_class(name).train([ds], run, tc)
+        config = agent_config(name, [f"mirror={cfg.mirror}"] if name in _MIRRORED else [])
+        agent_class(name).train([ds], run, tc, config)
         print(f"  {name}: {time.monotonic() - t0:.0f} s")
         runs[name] = run
     return runs

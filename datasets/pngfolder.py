@@ -3,7 +3,9 @@
 A PNG folder holds ``<anything><number>.png`` frames (ordered by the number) and a key log:
 
 * ``keys.csv`` with a header ``frame,time,keys``: one row per frame, ``keys`` the held keys
-  joined by ``+`` (empty: none), ``time`` in seconds (may be empty: ``frame / fps``); or
+  joined by ``+`` (empty: none), ``time`` in seconds (may be empty: ``frame / fps``); an
+  optional ``action`` column names the frame's label when it is not the held keys (datasets
+  labelled by their demonstrator, such as the HighwayRacer recipe); or
 * ``keys.jsonl``: raw key events ``{"time": s, "key": "left", "down": true}``; frame ``i`` is
   taken at ``i / fps`` and the keys held then are its label.
 
@@ -56,7 +58,8 @@ def export_png_folder(ds: Dataset, out: str | Path, episode: int = 0) -> Path:
             raise OSError(f"could not write {out / f'frame_{i:06d}.png'}")
     with open(out / "keys.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["frame", "time", "keys"])
+        w.writerow(["frame", "time", "keys", "action"])
+        actions = np.asarray(ep.actions)
         for i in range(len(obs)):
             held = ep.held_keys[i] if i < len(ep) else np.zeros(len(keys), bool)
             w.writerow(
@@ -64,6 +67,7 @@ def export_png_folder(ds: Dataset, out: str | Path, episode: int = 0) -> Path:
                     i,
                     repr(float(ep.timestamps[i])),
                     "+".join(k for k, h in zip(keys, held, strict=True) if h),
+                    ds.action_map.names[int(actions[i])] if i < len(ep) else "",
                 ]
             )
     return out
@@ -137,6 +141,7 @@ def import_png_folder(
     times = np.arange(n, dtype=np.float64) / fps
     held = np.zeros((n, len(keys)), bool)
     events: list[tuple[float, str, bool]] = []
+    named: dict[int, int] = {}  # labels from the optional "action" column of keys.csv
     if key_log.suffix == ".csv":
         with open(key_log, newline="") as f:
             rows = list(csv.DictReader(f))
@@ -152,6 +157,8 @@ def import_png_folder(
             for k in filter(None, r["keys"].split("+")):
                 if k in keys:
                     held[i, keys.index(k)] = True
+            if r.get("action"):
+                named[i] = action_map.index(r["action"])
     else:
         with open(key_log) as f:
             events = [
@@ -168,6 +175,9 @@ def import_png_folder(
                 j += 1
             held[i] = [k in state for k in keys]
     actions = action_map.labels_from_held(held[:-1])
+    for i, a in named.items():
+        if i < len(actions):
+            actions[i] = a
     meta_key_events = spec.make_key_events(events)
     with DatasetWriter(
         out,
