@@ -219,6 +219,10 @@ class LatentGPTConfig:
     """VAE mini-batch size."""
     vae_lr: float = 1e-3
     """VAE learning rate."""
+    vae_action_weight: float = 0.0
+    """VAE training only: weight of a linear head predicting the frame's action from the latent
+    mean (cross-entropy, next to the per-frame reconstruction loss summed over pixels), so that
+    the latent keeps what the demonstrator reacted to. 0: a plain VAE. The head is not kept."""
     vae_budget_fraction: float = 0.7
     """Share of ``TrainConfig.time_budget_s`` given to the VAE (the rest goes to the GPT)."""
     n_layer: int = 3
@@ -409,6 +413,40 @@ def _latents(vae: VAE, eps: Any, context: int, spacing_s: float, none: int, dev)
     return lat
 
 
+class _VAEWithHead(nn.Module):
+    """The VAE plus an optional action head on its latent mean (trained together)."""
+
+    def __init__(self, vae: VAE, head: nn.Module | None) -> None:
+        super().__init__()
+        self.vae, self.head = vae, head
+
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor | None = None, weight: float = 0.0
+    ) -> torch.Tensor:
+        """The VAE loss, plus ``weight`` x the action cross-entropy when labels are given."""
+        if self.head is None or y is None or not bool((y >= 0).any()):
+            return self.vae(x)[1]
+        _, loss, mu = self.vae.forward_with_latent(x)
+        return loss + weight * F.cross_entropy(self.head(mu), y, ignore_index=-1)
+
+
+class _Labelled(torch.utils.data.Dataset):
+    """``(frame, action)`` items of a ``FrameDataset`` (-1: an episode's last frame)."""
+
+    def __init__(self, frames: Any, ds: Any) -> None:
+        self.frames = frames
+        acts = {int(e): np.asarray(ds[int(e)].actions) for e in np.unique(frames.items[:, 0])}
+        self.labels = np.array(
+            [acts[int(e)][j] if j < len(acts[int(e)]) else -1 for e, j in frames.items], np.int64
+        )
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.frames[i], int(self.labels[i])
+
+
 def train_vae(
     datasets: list[Any],
     ids: list[tuple[list, list]],
@@ -421,10 +459,14 @@ def train_vae(
     lr: float,
     val_frames: np.ndarray,
     flip: bool = False,
+    action_weight: float = 0.0,
+    mirror: str = "",
 ) -> tuple[VAE, list[dict]]:
     """Train a VAE on the train episodes' frames, drawn by the cluster-balanced sampler.
 
-    ``flip`` mirrors a random half of every batch left-right (see ``LatentGPTConfig.mirror``).
+    ``flip`` mirrors a random half of every batch left-right (see ``LatentGPTConfig.mirror``,
+    whose keys ``mirror`` names). ``action_weight > 0`` adds a linear action head on the latent
+    mean (see ``LatentGPTConfig.vae_action_weight``).
     """
     from torch.utils.data import DataLoader
 
@@ -442,9 +484,15 @@ def train_vae(
     vae.background.copy_(background)
     vae.to(device)
     per_set = max(1, steps_per_epoch * batch_size // len(frame_sets) // n_proc)
+    n_actions = datasets[0].action_map.n
+    perm = torch.arange(n_actions)
+    if flip and mirror:
+        perm = torch.from_numpy(datasets[0].action_map.mirror_permutation(mirror))
+    head = nn.Linear(vae_cfg.latent_dim, n_actions) if action_weight > 0 else None
+    model = _VAEWithHead(vae, head).to(device)
     loaders = [
         DataLoader(
-            fd,
+            _Labelled(fd, fd.ds) if head is not None else fd,
             batch_size=batch_size,
             sampler=cluster_balanced_sampler(fd, num_samples=per_set, seed=cfg.seed + rank),
         )
@@ -464,23 +512,26 @@ def train_vae(
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + 7 + rank)
 
     def step_loss(net: nn.Module, batch: Any) -> torch.Tensor:
-        if flip:  # batch: (B, C, H, W) uint8
-            mask = torch.rand(len(batch), generator=gen) < 0.5
-            batch = torch.where(mask[:, None, None, None], batch.flip(-1), batch)
-        return net(batch.to(device))[1]
+        x, y = batch if head is not None else (batch, None)  # x: (B, C, H, W) uint8
+        if flip:
+            mask = torch.rand(len(x), generator=gen) < 0.5
+            x = torch.where(mask[:, None, None, None], x.flip(-1), x)
+            if y is not None:
+                y = torch.where(mask & (y >= 0), perm[y.clamp(min=0)], y)
+        return net(x.to(device), None if y is None else y.to(device), action_weight)
 
     def validate(model: nn.Module) -> dict[str, float]:
         model.eval()
-        _, loss = model(val_x.to(device))
+        _, loss = model.vae(val_x.to(device))
         return {"val_loss": float(loss)}
 
     def on_epoch_end(model: nn.Module, epoch: int) -> None:
-        save_grids(model.cpu(), val_frames, out)
+        save_grids(model.vae.cpu(), val_frames, out)
         model.to(device)
 
     vcfg = TrainConfig(**{**cfg.__dict__, "epochs": epochs, "lr": lr, "batch_size": batch_size})
     history = fit(
-        vae,
+        model,
         lambda e: _Epoch(),
         step_loss,
         validate,
@@ -552,6 +603,8 @@ def train(
             config.vae_lr,
             np.concatenate(val_eps.frames),
             flip=bool(config.mirror),
+            action_weight=config.vae_action_weight,
+            mirror=config.mirror,
         )
         agent.vae.load_state_dict(vae.state_dict())
     agent.vae.to(device).eval()

@@ -111,6 +111,13 @@ class VAE(nn.Module):
         self, frames: torch.Tensor, targets: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Reconstruct ``frames``; returns ``(reconstruction, loss)`` (loss per frame)."""
+        xr, loss, _ = self.forward_with_latent(frames)
+        return xr, loss
+
+    def forward_with_latent(
+        self, frames: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`forward` that also returns the latent means ``(B, latent_dim)``."""
         x = self.to_float(frames)
         mu, logvar = self.encode(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
@@ -125,7 +132,7 @@ class VAE(nn.Module):
                 rec = rec + self.cfg.edge_weight * (gx - gr).abs().flatten(1).sum(-1)
         kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(-1)
         loss = (rec + self.cfg.beta * kl).mean()
-        return xr, loss
+        return xr, loss, mu
 
 
 def chw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -153,3 +153,18 @@ def test_mirror_doubles_the_gpt_training_windows(tiny_dataset, tmp_path, tiny_tr
         )
         reports.append(json.loads((out / "vae" / "report.json").read_text()))
     assert reports[1]["probe_train_frames"] == 2 * reports[0]["probe_train_frames"]
+
+
+def test_vae_action_head_adds_a_label_loss_and_ignores_unlabelled_frames():
+    from bc_gym.agents.latent_gpt import _VAEWithHead
+    from bc_gym.agents.vae import VAE, VAEConfig
+
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(obs_shape=(64, 64, 3), latent_dim=8, channels=(8, 8, 16, 16))).eval()
+    model = _VAEWithHead(vae, torch.nn.Linear(8, 9))
+    x = torch.randint(0, 255, (4, 3, 64, 64), dtype=torch.uint8)
+    plain = model(x)
+    labelled = model(x, torch.tensor([0, 3, 5, 8]), 10.0)
+    unlabelled = model(x, torch.full((4,), -1), 10.0)
+    assert float(labelled) > float(plain)
+    assert float(unlabelled) == pytest.approx(float(plain))
