@@ -38,7 +38,11 @@ from bc_gym.games.highway.game import CAR_H, HighwayGame
 from benchmarks.machine import write_result
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--episodes", default="20,100", help="training episode counts to compare")
+parser.add_argument(
+    "--episodes",
+    default="20,20m,100",
+    help="training episode counts to compare; 'm': also the left-right mirrored states",
+)
 parser.add_argument("--noise", type=float, default=0.05, help="expert noise of the recipe")
 parser.add_argument("--budget", type=float, default=120.0, help="training seconds per MLP")
 parser.add_argument("--seeds", type=int, default=20, help="unseen seeds to drive")
@@ -90,6 +94,15 @@ def recipe_states(n_episodes: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return xs, ys
 
 
+def mirror(x: np.ndarray, y: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The same states seen in a left-right mirror (lanes reversed), labels with keys swapped."""
+    m = x.copy()
+    m[:, 0] = 1.0 - m[:, 0]
+    for b in range(2, 2 + 3 * lanes, lanes):
+        m[:, b : b + lanes] = m[:, b : b + lanes][:, ::-1]
+    return m, HIGHWAY_ACTIONS.mirror_permutation("left:right")[y]
+
+
 def train_mlp(x: torch.Tensor, y: torch.Tensor) -> tuple[nn.Module, int]:
     net = nn.Sequential(nn.Linear(x.shape[1], 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                         nn.Linear(256, HIGHWAY_ACTIONS.n))  # fmt: skip
@@ -110,13 +123,15 @@ env = gym.make("bc_gym/HighwayRacer-v0")
 expert = ScriptedExpert(noise=0.0)
 results: list[EvalResult] = [evaluate(lambda e, o: expert(e), env, seeds, "expert (noise 0)")]
 fit_rows = []
-for n in [int(v) for v in args.episodes.split(",")]:
+for spec in args.episodes.split(","):
+    n, mirrored = int(spec.rstrip("m")), spec.endswith("m")
     xs, ys = recipe_states(n)
     n_val = max(1, n // 5)  # the last 20% of episodes are held out for the accuracy
-    x_tr, y_tr = (
-        torch.from_numpy(np.concatenate(xs[:-n_val])),
-        torch.from_numpy(np.concatenate(ys[:-n_val])),
-    )
+    x_np, y_np = np.concatenate(xs[:-n_val]), np.concatenate(ys[:-n_val])
+    if mirrored:
+        mx, my = mirror(x_np, y_np, env.unwrapped.game.config.lanes)
+        x_np, y_np = np.concatenate([x_np, mx]), np.concatenate([y_np, my])
+    x_tr, y_tr = torch.from_numpy(x_np), torch.from_numpy(y_np)
     x_va, y_va = np.concatenate(xs[-n_val:]), np.concatenate(ys[-n_val:])
     net, steps = train_mlp(x_tr, y_tr)
     with torch.no_grad():
@@ -128,11 +143,12 @@ for n in [int(v) for v in args.episodes.split(",")]:
         with torch.no_grad():
             return int(net(torch.from_numpy(features(e.unwrapped.game))[None]).argmax())
 
-    res = evaluate(policy, env, seeds, f"MLP on exact state, {n} episodes")
+    label = f"{n} + mirrored" if mirrored else str(n)
+    res = evaluate(policy, env, seeds, f"MLP on exact state, {label} episodes")
     results.append(res)
     pct = 100 * res.mean / results[0].mean
     fit_rows.append(
-        f"| {n} | {len(y_tr):,} | {steps:,} | {tr_acc:.3f} | {m['acc']:.3f} | {m['f1']:.3f} "
+        f"| {label} | {len(y_tr):,} | {steps:,} | {tr_acc:.3f} | {m['acc']:.3f} | {m['f1']:.3f} "
         f"| {pct:.0f}% |"
     )
     print(res.row(), fit_rows[-1], flush=True)
