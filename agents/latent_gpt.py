@@ -7,7 +7,9 @@ Read top to bottom, in nanoGPT's order: the transformer parts (``CausalSelfAtten
 Token ``k`` of a context of ``T`` steps spaced ``Δ`` seconds is
 ``proj(latent of frame t-(T-1-k)Δ) + embed(action held just before that frame) + pos[k]``;
 the output at every position predicts the action of its frame (cross-entropy with class
-weights, as most frames are "up" or "noop"). An optional head predicts the next latent in the
+weights, as most frames are "up" or "noop"). By default the action embedding is always "none"
+(``prev_action_dropout=1``): fed its own previous action, a cloned GPT learns to copy it and
+collapses onto one action closed-loop. An optional head predicts the next latent in the
 context (a small world-model loss). At play time each new frame is encoded once and its latent
 cached by the frame's content, so ``act()`` costs one encoder pass and one transformer pass.
 
