@@ -429,10 +429,13 @@ class _VAEWithHead(nn.Module):
         self, x: torch.Tensor, y: torch.Tensor | None = None, weight: float = 0.0
     ) -> torch.Tensor:
         """The VAE loss, plus ``weight`` x the action cross-entropy when labels are given."""
-        if self.head is None or y is None or not bool((y >= 0).any()):
+        if self.head is None or y is None:
             return self.vae(x)[1]
         _, loss, mu = self.vae.forward_with_latent(x)
-        return loss + weight * F.cross_entropy(self.head(mu), y, ignore_index=-1)
+        logits = self.head(mu)
+        if not bool((y >= 0).any()):  # no labelled frame: keep the head in the graph (DDP)
+            return loss + 0.0 * logits.sum()
+        return loss + weight * F.cross_entropy(logits, y, ignore_index=-1)
 
 
 class _Labelled(torch.utils.data.Dataset):

@@ -101,6 +101,7 @@ def train(
     import torch
 
     if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()  # rank 0 saves the run last: tear down together
         torch.distributed.destroy_process_group()
 
 
