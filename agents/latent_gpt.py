@@ -204,9 +204,9 @@ class LatentGPTConfig:
     the 12-px lane dashes move ~10 px per step at top speed, which looks like -2 px (aliasing):
     consecutive frames keep the speed visible (held-out macro-F1 0.44 vs 0.40)."""
     latent_dim: int = 128
-    """VAE latent size. 128 with ``beta=0.1`` and ``vae_action_weight=20``, against the former
-    64 / 0.5 / 0, on 20 recipe episodes (``python benchmarks/agents.py``, 20 unseen seeds):
-    linear probe 0.50 vs 0.34, foreground error 0.0037 vs 0.0080, road return 92.6 vs 58.2."""
+    """VAE latent size. 128 with ``beta=0.1`` and ``vae_action_weight=20`` replaced 64 / 0.5 / 0:
+    together they keep more of what the expert reacts to (higher linear probe) and of the cars
+    (lower foreground error); ``benchmarks/results/agents.md`` has the resulting agent."""
     vae_channels: tuple[int, ...] = (32, 64, 64, 128)
     """Channels of the VAE's four conv layers."""
     beta: float = 0.1
@@ -466,15 +466,14 @@ def train_vae(
     batch_size: int,
     lr: float,
     val_frames: np.ndarray,
-    flip: bool = False,
     action_weight: float = 0.0,
     mirror: str = "",
 ) -> tuple[VAE, list[dict]]:
     """Train a VAE on the train episodes' frames, drawn by the cluster-balanced sampler.
 
-    ``flip`` mirrors a random half of every batch left-right (see ``LatentGPTConfig.mirror``,
-    whose keys ``mirror`` names). ``action_weight > 0`` adds a linear action head on the latent
-    mean (see ``LatentGPTConfig.vae_action_weight``).
+    ``mirror`` (``"left:right"``) flips a random half of every batch left-right and exchanges
+    those keys in the labels (see ``LatentGPTConfig.mirror``). ``action_weight > 0`` adds a
+    linear action head on the latent mean (see ``LatentGPTConfig.vae_action_weight``).
     """
     from torch.utils.data import DataLoader
 
@@ -494,7 +493,7 @@ def train_vae(
     per_set = max(1, steps_per_epoch * batch_size // len(frame_sets) // n_proc)
     n_actions = datasets[0].action_map.n
     perm = torch.arange(n_actions)
-    if flip and mirror:
+    if mirror:
         perm = torch.from_numpy(datasets[0].action_map.mirror_permutation(mirror))
     head = nn.Linear(vae_cfg.latent_dim, n_actions) if action_weight > 0 else None
     model = _VAEWithHead(vae, head).to(device)
@@ -521,7 +520,7 @@ def train_vae(
 
     def step_loss(net: nn.Module, batch: Any) -> torch.Tensor:
         x, y = batch if head is not None else (batch, None)  # x: (B, C, H, W) uint8
-        if flip:
+        if mirror:
             mask = torch.rand(len(x), generator=gen) < 0.5
             x = torch.where(mask[:, None, None, None], x.flip(-1), x)
             if y is not None:
@@ -610,7 +609,6 @@ def train(
             config.vae_batch_size,
             config.vae_lr,
             np.concatenate(val_eps.frames),
-            flip=bool(config.mirror),
             action_weight=config.vae_action_weight,
             mirror=config.mirror,
         )
