@@ -84,11 +84,27 @@ def open_datasets(paths: Sequence[str | Path | Any]) -> list[Any]:
     return out
 
 
-def split(datasets: Sequence[Any], val_fraction: float, seed: int) -> list[tuple[list, list]]:
-    """``split_episodes`` of each dataset: a ``(train_ids, val_ids)`` pair per dataset."""
+def split(
+    datasets: Sequence[Any], val_fraction: float, seed: int, need_val: bool = True
+) -> list[tuple[list, list]]:
+    """``split_episodes`` of each dataset: a ``(train_ids, val_ids)`` pair per dataset.
+
+    Raises:
+        ValueError: ``need_val`` and ``val_fraction > 0``, but no episode could be held out
+            (each dataset holds a single episode): validation needs whole episodes the model
+            never trained on.
+    """
     from bc_gym.datasets.torch import split_episodes
 
-    return [split_episodes(ds, val_fraction=val_fraction, seed=seed) for ds in datasets]
+    pairs = [split_episodes(ds, val_fraction=val_fraction, seed=seed) for ds in datasets]
+    if need_val and val_fraction > 0 and not any(val for _, val in pairs):
+        raise ValueError(
+            f"training holds out whole episodes for validation (val_fraction={val_fraction}), "
+            f"but none could be held out: {len(datasets)} dataset(s) of "
+            f"{[len(ds) for ds in datasets]} episode(s). Record at least 2 episodes "
+            "(each game over starts a new one) or merge the datasets into one"
+        )
+    return pairs
 
 
 def load_episodes(datasets: Sequence[Any], ids: Sequence[Sequence[int]]) -> Episodes:
@@ -128,3 +144,25 @@ def prev_actions(actions: np.ndarray, n_frames: int, none: int) -> np.ndarray:
     out = np.full(n_frames, none, dtype=np.int64)
     out[1 : len(actions) + 1] = actions[: n_frames - 1]
     return out
+
+
+def random_shift(x: Any, pad: int, generator: Any = None) -> Any:
+    """Translate each image of a ``(B, C, H, W)`` batch by up to ``pad`` px each way.
+
+    The augmentation of DrQ (Kostrikov et al. 2020) and RAD (Laskin et al. 2020): one random
+    integer offset per image, the edge pixels repeated into the uncovered border, so positions
+    relative to the road and the other cars are kept while the absolute position varies. All
+    channels of an image (e.g. a stack of frames on the channel axis) move together. Works on
+    uint8 without a copy to float. Written with indexing: ``F.pad(mode="replicate")`` rejects
+    uint8, and torchvision's ``RandomCrop`` draws one offset per call, not per image.
+    """
+    import torch
+
+    if pad <= 0:
+        return x
+    b, _, h, w = x.shape
+    dy, dx = torch.randint(-pad, pad + 1, (2, b, 1), generator=generator)
+    rows = (torch.arange(h) + dy).clamp(0, h - 1)  # (B, H)
+    cols = (torch.arange(w) + dx).clamp(0, w - 1)  # (B, W)
+    out = x[torch.arange(b)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+    return out.permute(0, 3, 1, 2)  # indexing put the channel axis last

@@ -29,7 +29,9 @@ def _train_counts(datasets: list[Any], val_fraction: float, seed: int) -> np.nda
 
     datasets = open_datasets(datasets)
     counts = np.zeros(datasets[0].action_map.n, np.int64)
-    for ds, (train_ids, _) in zip(datasets, split(datasets, val_fraction, seed), strict=False):
+    for ds, (train_ids, _) in zip(
+        datasets, split(datasets, val_fraction, seed, need_val=False), strict=False
+    ):
         for i in train_ids:
             counts += np.bincount(np.asarray(ds[i].actions), minlength=len(counts))
     return counts

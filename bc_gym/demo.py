@@ -42,11 +42,11 @@ class DemoConfig:
     agents: tuple[str, ...] = ("latent-gpt", "cnn-bc")
     """Agents to train and play (random is always played as the floor)."""
     record_s: float = 0.0
-    """Seconds of expert play to record (0: 180, or 45 with ``quick``)."""
+    """Seconds of expert play to record (0: 300, or 45 with ``quick``)."""
     train_s: float = 0.0
     """Training budget of latent-gpt in seconds; other agents get a third (0: 360 / 60)."""
     episodes: int = 0
-    """Live episodes per policy (0: 3, or 1 with ``quick``)."""
+    """Live episodes per policy (0: 5, or 1 with ``quick``)."""
     max_steps: int = 0
     """Steps (1/30 s each) per live game (0: 600, or 300 with ``quick``)."""
     fps: float = 30.0
@@ -63,9 +63,9 @@ class DemoConfig:
 
     def __post_init__(self) -> None:
         self.out = Path(self.out).resolve()  # the game runs in another folder: absolute paths
-        self.record_s = self.record_s or (45.0 if self.quick else 180.0)
+        self.record_s = self.record_s or (45.0 if self.quick else 300.0)
         self.train_s = self.train_s or (60.0 if self.quick else 360.0)
-        self.episodes = self.episodes or (1 if self.quick else 3)
+        self.episodes = self.episodes or (1 if self.quick else 5)
         self.max_steps = self.max_steps or (300 if self.quick else 600)
 
 
@@ -115,8 +115,9 @@ def record(cfg: DemoConfig) -> Path:
     data = cfg.out / "data"
     log = cfg.out / "record_games.jsonl"
     log.unlink(missing_ok=True)
+    game_steps = int(1.5 * cfg.max_steps)  # recorded games: 900 steps by default
     args = ["--autopilot", "--autopilot-noise", str(cfg.noise), "--seed", str(1000 + cfg.seed),
-            "--max-steps", "900", "--fps", str(cfg.fps), "--log", str(log)]  # fmt: skip
+            "--max-steps", str(game_steps), "--fps", str(cfg.fps), "--log", str(log)]  # fmt: skip
     with WindowProcess(args):
         cap = ScreenCapture(title=TITLE, size=(64, 64))
         last = [0.0]
@@ -137,9 +138,6 @@ def record(cfg: DemoConfig) -> Path:
     return data
 
 
-_MIRRORED = ("latent-gpt", "cnn-bc")  # agents with a ``mirror`` option
-
-
 def train(cfg: DemoConfig, data: Path) -> dict[str, Path]:
     """Stage 2: train every agent on the recording under its time budget."""
     from bc_gym.agents import agent_class
@@ -155,7 +153,9 @@ def train(cfg: DemoConfig, data: Path) -> dict[str, Path]:
         say(f"train {name} (budget {budget:.0f} s) -> {run}")
         t0 = time.monotonic()
         tc = TrainConfig(time_budget_s=budget, seed=cfg.seed, device=cfg.device)
-        config = agent_config(name, [f"mirror={cfg.mirror}"] if name in _MIRRORED else [])
+        config = agent_config(name, [])
+        if config is not None and hasattr(config, "mirror"):  # the agent has a mirror option
+            config.mirror = cfg.mirror
         agent_class(name).train([ds], run, tc, config)
         print(f"  {name}: {time.monotonic() - t0:.0f} s")
         runs[name] = run

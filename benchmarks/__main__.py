@@ -18,15 +18,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-# name -> the script's arguments for the published run
-SUITE = {
-    "game": [],
-    "dataset_io": [],
-    "realtime": [],
-    "recorder": ["--fps", "30,60,120,180", "--compressions", "gzip", "--seconds", "60"],
-    "agents": [],
-    "bc_ceiling": [],
-    "demo": [],
+# results name -> (script module in benchmarks/, its arguments) for the published run
+SUITE: dict[str, tuple[str, list[str]]] = {
+    "game": ("game", []),
+    "dataset_io": ("dataset_io", []),
+    "realtime": ("realtime", []),
+    "recorder": (
+        "recorder",
+        ["--fps", "30,60,120,180", "--compressions", "gzip", "--seconds", "60"],
+    ),
+    "agents": ("agents", []),
+    "agents-100-episodes": (
+        "agents",
+        ["--agents", "latent-gpt,cnn-bc", "--episodes", "100", "--name", "agents-100-episodes"],
+    ),
+    "bc_ceiling": ("bc_ceiling", []),
+    "demo": ("demo", []),
 }
 
 
@@ -65,8 +72,8 @@ def main(argv: list[str]) -> int:
     if not readme_only:
         for name in names:
             print(f"== benchmarks.{name}", flush=True)
-            rc = subprocess.call([sys.executable, "-m", f"benchmarks.{name}", *SUITE[name]],
-                                 cwd=ROOT)  # fmt: skip
+            module, args = SUITE[name]
+            rc = subprocess.call([sys.executable, "-m", f"benchmarks.{module}", *args], cwd=ROOT)
             if rc != 0:
                 failed.append(name)
     print("README tables refreshed:", ", ".join(refresh_readme()) or "none")
