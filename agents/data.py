@@ -144,25 +144,3 @@ def prev_actions(actions: np.ndarray, n_frames: int, none: int) -> np.ndarray:
     out = np.full(n_frames, none, dtype=np.int64)
     out[1 : len(actions) + 1] = actions[: n_frames - 1]
     return out
-
-
-def random_shift(x: Any, pad: int, generator: Any = None) -> Any:
-    """Translate each image of a ``(B, C, H, W)`` batch by up to ``pad`` px each way.
-
-    The augmentation of DrQ (Kostrikov et al. 2020) and RAD (Laskin et al. 2020): one random
-    integer offset per image, the edge pixels repeated into the uncovered border, so positions
-    relative to the road and the other cars are kept while the absolute position varies. All
-    channels of an image (e.g. a stack of frames on the channel axis) move together. Works on
-    uint8 without a copy to float. Written with indexing: ``F.pad(mode="replicate")`` rejects
-    uint8, and torchvision's ``RandomCrop`` draws one offset per call, not per image.
-    """
-    import torch
-
-    if pad <= 0:
-        return x
-    b, _, h, w = x.shape
-    dy, dx = torch.randint(-pad, pad + 1, (2, b, 1), generator=generator)
-    rows = (torch.arange(h) + dy).clamp(0, h - 1)  # (B, H)
-    cols = (torch.arange(w) + dx).clamp(0, w - 1)  # (B, W)
-    out = x[torch.arange(b)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
-    return out.permute(0, 3, 1, 2)  # indexing put the channel axis last
