@@ -9,7 +9,7 @@ Example:
     >>> from bc_gym.actions import HIGHWAY_ACTIONS
     >>> from bc_gym.agents.cnn_bc import CNNBCAgent
     >>> agent = CNNBCAgent(HIGHWAY_ACTIONS, (64, 64, 3))
-    >>> 0 <= agent.act(np.zeros((4, 64, 64, 3), np.uint8)) < 9
+    >>> 0 <= agent.act(np.zeros((2, 64, 64, 3), np.uint8)) < 9
     True
 """
 
@@ -34,8 +34,11 @@ from bc_gym.agents.training import TrainConfig
 class CNNBCConfig:
     """Hyper-parameters of the CNN baseline."""
 
-    n_stack: int = 4
-    """Frames per stack."""
+    n_stack: int = 2
+    """Frames per stack. Two frames show the motion of the traffic; more frames also show more
+    of the car's own recent motion, i.e. the keys it was holding, and a cloned policy learns to
+    keep doing what it did (the "copycat" problem, Wen et al. 2020): on the 20 recipe episodes
+    4 frames drove worse on the road than 2 (``benchmarks/agents.py --set cnn-bc.n_stack=4``)."""
     spacing_s: float = 1 / 30
     """Seconds between stacked frames (consecutive frames: see ``LatentGPTConfig.spacing_s``)."""
     channels: tuple[int, ...] = (32, 64, 64)

@@ -56,7 +56,12 @@ p.add_argument("--ablation-epochs", type=int, default=3, help="VAE epochs per ab
 p.add_argument("--tiny", action="store_true", help="tiny sizes: a smoke test")
 p.add_argument("--out", default="", help="run folders (default: a temporary folder)")
 p.add_argument("--name", default="agents", help="results file name (benchmarks/results/NAME.md)")
-p.add_argument("--set", action="append", default=[], help="latent-gpt option KEY=VALUE")
+p.add_argument(
+    "--set",
+    action="append",
+    default=[],
+    help="agent option [AGENT.]KEY=VALUE (AGENT: latent-gpt, the default, or cnn-bc)",
+)
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 command = "python " + " ".join(["benchmarks/agents.py", *sys.argv[1:]])
@@ -102,8 +107,15 @@ print(expert_res.row())
 tiny_gpt = {"context": 4, "latent_dim": 8, "vae_channels": (8, 8, 16, 16), "vae_epochs": 1,
             "vae_steps_per_epoch": 3, "n_layer": 1, "n_embd": 16, "n_head": 2}  # fmt: skip
 gpt_cfg = LatentGPTConfig(**tiny_gpt) if args.tiny else LatentGPTConfig()
-if args.set:
-    gpt_cfg = agent_config("latent-gpt", args.set)
+overrides: dict[str, list[str]] = {"latent-gpt": [], "cnn-bc": []}
+for item in args.set:
+    agent_name, dot, rest = item.partition(".")
+    if dot and agent_name in overrides and "=" not in agent_name:
+        overrides[agent_name].append(rest)
+    else:
+        overrides["latent-gpt"].append(item)
+if overrides["latent-gpt"]:
+    gpt_cfg = agent_config("latent-gpt", overrides["latent-gpt"])
     gpt_cfg = LatentGPTConfig(**{**gpt_cfg.__dict__, **(tiny_gpt if args.tiny else {})})
 gpt_cfg.mirror = args.mirror
 base = TrainConfig(epochs=1 if args.tiny else args.epochs, progress=False, num_threads=args.threads)
@@ -123,7 +135,9 @@ for name in names:
     cfg = TrainConfig(**base.__dict__)
     if name in ("cnn-bc", "imitation-bc") and budget > 0:
         cfg.time_budget_s, cfg.epochs, cfg.patience = budget, 10_000, 0
-    config = {"latent-gpt": gpt_cfg, "cnn-bc": CNNBCConfig(mirror=args.mirror)}.get(name)
+    cnn_cfg = agent_config("cnn-bc", overrides["cnn-bc"]) or CNNBCConfig()
+    cnn_cfg.mirror = args.mirror
+    config = {"latent-gpt": gpt_cfg, "cnn-bc": cnn_cfg}.get(name)
     print(f"training {name} (budget {cfg.time_budget_s:.0f} s)...", flush=True)
     t = time.perf_counter()
     try:

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,13 @@ def test_benchmark_smoke(tmp_path):
     """benchmarks/agents.py with tiny arguments runs top to bottom and writes its table."""
     cmd = [sys.executable, str(ROOT / "benchmarks" / "agents.py"), "--tiny",
            "--agents", "latent-gpt,cnn-bc,majority,random", "--out", str(tmp_path),
-           "--name", "agents-smoke"]  # fmt: skip
+           "--name", "agents-smoke", "--set", "cnn-bc.n_stack=3",
+           "--set", "latent-gpt.aux_next_latent=0.5", "--set", "dropout=0.2"]  # fmt: skip
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "| latent-gpt |" in res.stdout and "| majority |" in res.stdout
+    # The agent options reached the agents they name (unprefixed: latent-gpt).
+    assert json.loads((tmp_path / "cnn-bc" / "config.json").read_text())["n_stack"] == 3
+    gpt = json.loads((tmp_path / "latent-gpt" / "config.json").read_text())["agent_config"]
+    assert gpt["aux_next_latent"] == 0.5 and gpt["dropout"] == 0.2
     (ROOT / "benchmarks" / "results" / "agents-smoke-tiny.md").unlink(missing_ok=True)

@@ -9,14 +9,17 @@ pytestmark = pytest.mark.train
 
 def test_trains_acts_and_round_trips(tiny_dataset, tmp_path, tiny_train_config, run_episode):
     agent = CNNBCAgent.train(
-        [tiny_dataset], tmp_path, tiny_train_config(), CNNBCConfig(channels=(8, 8, 8), hidden=16)
+        [tiny_dataset],
+        tmp_path,
+        tiny_train_config(),
+        CNNBCConfig(channels=(8, 8, 8), hidden=16, n_stack=3),
     )
     assert (tmp_path / "model.safetensors").is_file()
     assert (tmp_path / "cnn_metrics.csv").read_text().startswith("epoch,steps,time_s,train_loss")
     assert (tmp_path / "cnn_curves.png").is_file()
     actions = run_episode(agent)
     again = load_agent(tmp_path)
-    assert isinstance(again, CNNBCAgent) and again.n_stack == 4
+    assert isinstance(again, CNNBCAgent) and again.n_stack == 3
     assert run_episode(again) == actions
 
 
@@ -42,4 +45,4 @@ def test_mirror_trains_on_flipped_stacks_too(tiny_dataset, tmp_path, tiny_train_
     cfg = CNNBCConfig(channels=(8, 8, 8), hidden=16, mirror="left:right")
     agent = CNNBCAgent.train([tiny_dataset], tmp_path, tiny_train_config(), cfg)
     assert load_agent(tmp_path).config.mirror == "left:right"
-    assert 0 <= agent.act(np.zeros((4, 64, 64, 3), np.uint8)) < 9
+    assert 0 <= agent.act(np.zeros((agent.n_stack, 64, 64, 3), np.uint8)) < 9
