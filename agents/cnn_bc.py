@@ -35,10 +35,11 @@ class CNNBCConfig:
     """Hyper-parameters of the CNN baseline."""
 
     n_stack: int = 2
-    """Frames per stack. Two frames show the motion of the traffic; more frames also show more
-    of the car's own recent motion, i.e. the keys it was holding, and a cloned policy learns to
-    keep doing what it did (the "copycat" problem, Wen et al. 2020): on the 20 recipe episodes
-    4 frames drove worse on the road than 2 (``benchmarks/agents.py --set cnn-bc.n_stack=4``)."""
+    """Frames per stack. Two frames show the motion of the traffic. More frames also show more
+    of the car's own recent motion, that is the keys it was holding, which a clone can learn to
+    copy (the "copycat" problem, Wen et al. 2020). On the 20 recipe episodes 2 and 4 frames
+    drove within the road test's noise of each other (compare with
+    ``benchmarks/agents.py --set cnn-bc.n_stack=4``); 2 is the smaller input."""
     spacing_s: float = 1 / 30
     """Seconds between stacked frames (consecutive frames: see ``LatentGPTConfig.spacing_s``)."""
     channels: tuple[int, ...] = (32, 64, 64)
