@@ -7,6 +7,9 @@ The published demo runs for ~12 minutes; this runs every stage of the same code 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -55,3 +58,31 @@ def test_demo_runs_every_stage_on_a_live_window(xvfb, tmp_path):
     for agent in ("latent-gpt", "cnn-bc"):
         assert (cfg.out / "runs" / agent / "config.json").is_file(), agent
     assert _keys_down() == []  # no key left held on the X server after the demo
+
+
+def test_sigterm_stops_the_demo_its_window_and_keeps_the_recording(xvfb, tmp_path):
+    from bc_gym.datasets import load_dataset
+
+    out = tmp_path / "demo"
+    cmd = [sys.executable, "-m", "bc_gym.cli", "demo", "-o", str(out), "--record-s", "60",
+           "--train-s", "5", "--episodes", "1", "--max-steps", "45"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    orphans = ["pgrep", "-f", f"--log {out}"]  # the demo's game window, by its log path
+    try:
+        seen = []
+        for line in proc.stdout:  # wait until the recorder reports its first frames
+            seen.append(line)
+            if "REC 00:0" in line and " 0 frames" not in line:
+                break
+        assert proc.poll() is None, "".join(seen)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) != 0
+        left = subprocess.run(orphans, capture_output=True, text=True).stdout
+        assert left == "", "the demo's game window outlived it"
+    finally:
+        proc.kill()
+        proc.stdout.close()
+        subprocess.run(["pkill", *orphans[1:]])  # whatever the outcome, stop what we started
+    assert _keys_down() == []
+    ds = load_dataset(out / "data")  # what was recorded so far is a readable dataset
+    assert ds.total_steps > 0
