@@ -6,6 +6,9 @@ so ``bc-gym --help`` stays fast and works without torch, pygame or a display.
 
 from __future__ import annotations
 
+import signal
+from typing import Any
+
 import typer
 
 from bc_gym.commands import agents, bench, data, demo, game, record
@@ -39,10 +42,26 @@ def version() -> None:
     typer.echo(f"gymnasium {gymnasium.__version__}, numpy {numpy.__version__}")
 
 
+def _exit(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def sigterm_exits() -> None:
+    """Make SIGTERM unwind like Ctrl-C (call from the main thread).
+
+    Python's default SIGTERM ends the process at once: no ``finally`` or ``with`` block runs,
+    so the game windows and the Xvfb that a command started would outlive it. Raised as
+    ``SystemExit``, it closes them on the way out (and the key controller, which chains to
+    this handler, still releases every held key first).
+    """
+    signal.signal(signal.SIGTERM, _exit)
+
+
 def main() -> None:
     """Entry point of the ``bc-gym`` console script."""
     from bc_gym.errors import BcGymError
 
+    sigterm_exits()
     try:
         app()
     except BcGymError as exc:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -267,22 +265,15 @@ def report(cfg: DemoConfig, results: list[LiveResult]) -> str:
     return table
 
 
-def _exit_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
-
-
 def run_demo(cfg: DemoConfig) -> str:
     """Run every stage; returns the final table (also written to ``cfg.out``).
 
-    SIGTERM unwinds like Ctrl-C: the game windows and the private Xvfb are stopped and no key
-    stays down (Python's default SIGTERM would end the process without any clean-up).
+    Ctrl-C (and SIGTERM under the ``bc-gym`` command, see ``bc_gym.cli.sigterm_exits``) stops
+    the game windows and the private Xvfb on the way out.
     """
     cfg.out.mkdir(parents=True, exist_ok=True)
     t_start = time.monotonic()
     with ExitStack() as stack:
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-            stack.callback(signal.signal, signal.SIGTERM, previous)
         if not os.environ.get("DISPLAY"):
             from bc_gym.screen.xvfb import Xvfb
 

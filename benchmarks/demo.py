@@ -14,6 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
+from bc_gym.cli import sigterm_exits
 from bc_gym.demo import DemoConfig, run_demo
 from benchmarks.machine import write_result
 
@@ -23,6 +24,7 @@ parser.add_argument("--out", type=Path, default=Path("out/bench-demo"), help="de
 parser.add_argument("--no-write", action="store_true", help="print only")
 args = parser.parse_args()
 
+sigterm_exits()  # a killed benchmark stops its windows and Xvfb too
 t0 = time.monotonic()
 table = run_demo(DemoConfig(out=args.out, quick=args.quick))
 minutes = (time.monotonic() - t0) / 60
