@@ -146,7 +146,7 @@ class CNNBCAgent(Agent):
         config: CNNBCConfig | None = None,
     ) -> CNNBCAgent:
         """Train on ``StackDataset`` items of the train episodes; save into ``out``."""
-        from torch.utils.data import ConcatDataset, DataLoader, RandomSampler
+        from torch.utils.data import DataLoader, RandomSampler
 
         from bc_gym.agents.data import open_datasets, split
         from bc_gym.agents.training import (
@@ -169,21 +169,40 @@ class CNNBCAgent(Agent):
         ids = split(datasets, cfg.val_fraction, cfg.seed)
         agent = cls(datasets[0].action_map, tuple(datasets[0].obs_shape), config, str(device))
 
-        def stacks(which: int) -> ConcatDataset:
-            return ConcatDataset(
-                [
-                    StackDataset(ds, config.n_stack, config.spacing_s, episodes=pair[which])
-                    for ds, pair in zip(datasets, ids, strict=False)
-                ]
+        def table(which: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            """Frames of every stack held once in memory, and each stack's frame indices.
+
+            HDF5 reads per epoch would dominate the CPU time, and materialised stacks would hold
+            each frame ``n_stack`` times (12 GB for 100 episodes with mirroring).
+            """
+            parts = [
+                StackDataset(
+                    ds, config.n_stack, config.spacing_s, episodes=pair[which]
+                ).frame_table()
+                for ds, pair in zip(datasets, ids, strict=False)
+            ]
+            if len(parts) == 1:
+                return parts[0]
+            offsets = np.cumsum([0] + [len(f) for f, _, _ in parts])
+            return (
+                torch.cat([f for f, _, _ in parts]),
+                torch.cat([i + int(o) for (_, i, _), o in zip(parts, offsets, strict=False)]),
+                torch.cat([a for _, _, a in parts]),
             )
 
-        train_set, val_set = stacks(0), stacks(1)
-        # Read every stack once into memory: HDF5 reads per epoch would dominate the CPU time.
-        xs, ys = _materialise(train_set)
-        vx, vy = _materialise(val_set)
-        if config.mirror:  # (N, n*C, H, W): mirror the width, exchange the keys
+        frames, index, ys = table(0)
+        vframes, vindex, vy = table(1)
+        n_items = len(index)
+        perm = torch.arange(agent.action_map.n)
+        if config.mirror:  # items n_items.. are the mirrored ones (width flipped, keys exchanged)
             perm = torch.from_numpy(agent.action_map.mirror_permutation(config.mirror))
-            xs, ys = torch.cat([xs, xs.flip(-1)]), torch.cat([ys, perm[ys]])
+            ys = torch.cat([ys, perm[ys]])
+
+        def stacks(fr: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+            """``(B, n)`` frame indices -> ``(B, n*C, H, W)`` uint8 stacks."""
+            x = fr[idx]  # (B, n, C, H, W)
+            return x.reshape(len(idx), -1, *x.shape[3:])
+
         net = agent.net.to(device)
         if config.class_weight_power > 0:
             net.class_weight.copy_(
@@ -191,26 +210,30 @@ class CNNBCAgent(Agent):
             )
         rank, n_proc = world()
         gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
-        n_batches = cfg.steps_per_epoch or max(1, len(xs) // (cfg.batch_size * n_proc))
+        n_batches = cfg.steps_per_epoch or max(1, len(ys) // (cfg.batch_size * n_proc))
 
         def batches(epoch: int):
             sampler = RandomSampler(
-                range(len(xs)), replacement=True, num_samples=n_batches * cfg.batch_size,
+                range(len(ys)), replacement=True, num_samples=n_batches * cfg.batch_size,
                 generator=gen,
             )  # fmt: skip
             return DataLoader(list(sampler), batch_size=cfg.batch_size)
 
         def step_loss(model: nn.Module, rows: torch.Tensor) -> torch.Tensor:
-            return model(xs[rows].to(device), ys[rows].to(device))[1]
+            flip = rows >= n_items
+            x = stacks(frames, index[rows % max(n_items, 1)])
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+            return model(x.to(device), ys[rows].to(device))[1]
 
         def validate(model: nn.Module) -> dict[str, float]:
             preds, loss = [], 0.0
-            for i in range(0, len(vx), 512):
-                logits, l_ = model(vx[i : i + 512].to(device), vy[i : i + 512].to(device))
+            for i in range(0, len(vy), 512):
+                x = stacks(vframes, vindex[i : i + 512])
+                logits, l_ = model(x.to(device), vy[i : i + 512].to(device))
                 preds.append(logits.argmax(-1).cpu())
                 loss += float(l_) * len(logits)
             m = classification_metrics(vy.numpy(), torch.cat(preds).numpy(), agent.action_map.n)
-            return {"val_loss": loss / max(len(vx), 1), "val_acc": m["acc"], "val_f1": m["f1"]}
+            return {"val_loss": loss / max(len(vy), 1), "val_acc": m["acc"], "val_f1": m["f1"]}
 
         history = fit(net, batches, step_loss, validate, cfg, out, "cnn")
         agent.net.eval()
@@ -218,15 +241,3 @@ class CNNBCAgent(Agent):
         if is_main():
             agent.to("cpu").save(out, extra={"train_time_s": round(time.perf_counter() - t0, 1)})
         return agent.to(device)
-
-
-def _materialise(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    from torch.utils.data import DataLoader
-
-    xs, ys = [], []
-    for x, y in DataLoader(dataset, batch_size=256, shuffle=False):
-        xs.append(x)
-        ys.append(y)
-    if not xs:
-        return torch.zeros(0, dtype=torch.uint8), torch.zeros(0, dtype=torch.long)
-    return torch.cat(xs), torch.cat(ys)

@@ -134,7 +134,6 @@ class ImitationBCAgent(Agent):
         """Train with ``imitation.algorithms.bc.BC`` on the train episodes; save into ``out``."""
         from torch.utils.data import ConcatDataset
 
-        from bc_gym.agents.cnn_bc import _materialise
         from bc_gym.agents.data import open_datasets, split
         from bc_gym.agents.training import (
             classification_metrics,
@@ -227,3 +226,16 @@ class ImitationBCAgent(Agent):
         agent.train_history = {"bc": history}
         agent.to("cpu").save(out, extra={"train_time_s": round(time.perf_counter() - t0, 1)})
         return agent.to(device)
+
+
+def _materialise(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every ``(stack, action)`` item in memory (``imitation``'s ``Transitions`` needs arrays)."""
+    from torch.utils.data import DataLoader
+
+    xs, ys = [], []
+    for x, y in DataLoader(dataset, batch_size=256, shuffle=False):
+        xs.append(x)
+        ys.append(y)
+    if not xs:
+        return torch.zeros(0, dtype=torch.uint8), torch.zeros(0, dtype=torch.long)
+    return torch.cat(xs), torch.cat(ys)

@@ -263,6 +263,40 @@ class StackDataset(_Items):
         stack = frames.reshape(-1, *frames.shape[2:])  # (n*C, H, W)
         return stack, torch.tensor(int(ep.actions[j]), dtype=torch.long)
 
+    def frame_table(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Every item in memory with each frame stored once (not ``n`` times).
+
+        Returns:
+            ``(frames (F, C, H, W) uint8, index (N, n) long, actions (N,) long)``: item ``i`` is
+            ``frames[index[i]].reshape(n*C, H, W)`` and ``actions[i]``, as ``self[i]`` gives it.
+        """
+        plan, index, actions, offset = [], [], [], 0
+        for e in dict.fromkeys(int(x) for x in self.items[:, 0]):  # episodes, in item order
+            ep = self.ds[e]
+            js = self.items[self.items[:, 0] == e, 1]
+            ts = np.asarray(ep.timestamps, np.float64)
+            near = nearest_frames(ts, (ts[js, None] - self._offsets[None]).ravel())
+            idx = np.minimum(near.reshape(len(js), self.n), js[:, None])  # (J, n)
+            used = np.unique(idx)  # only the frames some stack uses
+            plan.append((e, used, offset))
+            index.append(torch.from_numpy(np.searchsorted(used, idx) + offset))
+            actions.append(torch.from_numpy(np.asarray(ep.actions, np.int64)[js]))
+            offset += len(used)
+        h, w, c = self.ds.obs_shape
+        h, w = self.obs_size or (h, w)
+        frames = torch.empty((offset, c, h, w), dtype=torch.uint8)  # filled in place: one copy
+        for e, used, start in plan:
+            frames[start : start + len(used)] = _to_chw(
+                np.asarray(self.ds[e].observations)[used], self.obs_size
+            )
+        if not plan:
+            return (
+                frames,
+                torch.zeros((0, self.n), dtype=torch.long),
+                torch.zeros(0, dtype=torch.long),
+            )
+        return frames, torch.cat(index), torch.cat(actions)
+
 
 class BalancedSampler(WeightedRandomSampler):
     """A ``WeightedRandomSampler`` that draws each group (cluster or action) equally often.
