@@ -50,3 +50,4 @@ def test_encode_errors_grids_and_probe(tmp_path):
     y = (z[:, 0] > 0).astype(int)
     probe = linear_probe(z[:150], y[:150], z[150:], y[150:], 2)
     assert probe["probe_acc"] > 0.9
+    assert linear_probe(z[:150], y[:150], z[150:], y[150:], 2, max_train=40)["probe_acc"] > 0.8

@@ -93,7 +93,6 @@ def test_stack_dataset_pads_with_first_frame(tmp_path, h):
     assert int(action) == ds[0].actions[90]
 
 
-
 def test_stack_frame_table_holds_each_frame_once_and_matches_the_items(tmp_path, h):
     ds = _jittered_dataset(tmp_path / "ds", h)
     st = StackDataset(ds, n=3, spacing_s=0.1, episodes=[1, 0])
@@ -106,6 +105,7 @@ def test_stack_frame_table_holds_each_frame_once_and_matches_the_items(tmp_path,
         assert int(actions[i]) == int(action)
     empty, idx0, act0 = StackDataset(ds, n=2, episodes=[]).frame_table()
     assert empty.shape == (0, 3, 4, 5) and idx0.shape == (0, 2) and len(act0) == 0
+
 
 def test_frame_dataset_and_resize(tiny_highway):
     ds = load_dataset(tiny_highway)
