@@ -230,7 +230,15 @@ if args.vae_ablation:
         "median frame) by more than 0.08 in some channel.\n"
     )
 
+
 # 5. The table
+def peak_rss_gib() -> float:
+    """Largest resident set of this process so far (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 HEADER = (
     "| agent | mean return ± 95% CI | % of expert | crash rate | held-out acc | macro-F1 "
     "| train wall (s) | act() p50 (ms) |\n|---|---|---|---|---|---|---|---|"
@@ -249,6 +257,7 @@ frames: `mirror={args.mirror!r}`). Evaluation: {n_eval} unseen
 seeds, one episode each (max {max_steps} steps). cnn-bc and imitation-bc train under the latent
 GPT's wall time. Held-out acc / macro-F1: best epoch, teacher-forced, held-out episodes.
 act() p50 includes frame encoding (latent-gpt: one new frame per step).
+Peak memory of the whole benchmark process (max RSS): {peak_rss_gib():.1f} GiB.
 
 {HEADER}
 {EXPERT}

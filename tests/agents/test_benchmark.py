@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,10 @@ def test_benchmark_smoke(tmp_path):
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "| latent-gpt |" in res.stdout and "| majority |" in res.stdout
+    rss = re.search(
+        r"Peak memory of the whole benchmark process \(max RSS\): ([0-9.]+) GiB", res.stdout
+    )
+    assert rss and 0.1 < float(rss.group(1)) < 16
     # The agent options reached the agents they name (unprefixed: latent-gpt).
     assert json.loads((tmp_path / "cnn-bc" / "config.json").read_text())["n_stack"] == 3
     gpt = json.loads((tmp_path / "latent-gpt" / "config.json").read_text())["agent_config"]
