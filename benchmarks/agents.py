@@ -46,6 +46,13 @@ p.add_argument(
 )
 p.add_argument("--threads", type=int, default=2, help="torch threads")
 p.add_argument(
+    "--seed",
+    type=int,
+    default=0,
+    help="training seed (held-out split, initial weights, sampling); the recipe data and the "
+    "evaluation seeds stay the same, so reruns with other seeds show the spread between runs",
+)
+p.add_argument(
     "--mirror",
     default="left:right",
     help="latent-gpt and cnn-bc also learn left-right mirrored frames with these keys swapped "
@@ -118,7 +125,12 @@ if overrides["latent-gpt"]:
     gpt_cfg = agent_config("latent-gpt", overrides["latent-gpt"])
     gpt_cfg = LatentGPTConfig(**{**gpt_cfg.__dict__, **(tiny_gpt if args.tiny else {})})
 gpt_cfg.mirror = args.mirror
-base = TrainConfig(epochs=1 if args.tiny else args.epochs, progress=False, num_threads=args.threads)
+base = TrainConfig(
+    epochs=1 if args.tiny else args.epochs,
+    progress=False,
+    num_threads=args.threads,
+    seed=args.seed,
+)
 if args.tiny:
     base.steps_per_epoch, base.batch_size = 3, 16
 names = [n.strip() for n in args.agents.split(",") if n.strip()]
@@ -256,8 +268,8 @@ of episodes held out for validation; latent-gpt and cnn-bc also learn the left-r
 frames: `mirror={args.mirror!r}`). Evaluation: {n_eval} unseen
 seeds, one episode each (max {max_steps} steps). cnn-bc and imitation-bc train under the latent
 GPT's wall time. Held-out acc / macro-F1: best epoch, teacher-forced, held-out episodes.
-act() p50 includes frame encoding (latent-gpt: one new frame per step).
-Peak memory of the whole benchmark process (max RSS): {peak_rss_gib():.1f} GiB.
+act() p50 includes frame encoding (latent-gpt: one new frame per step). Training seed
+{args.seed}. Peak memory of the whole benchmark process (max RSS): {peak_rss_gib():.1f} GiB.
 
 {HEADER}
 {EXPERT}
