@@ -37,8 +37,7 @@ class CNNBCConfig:
     n_stack: int = 4
     """Frames per stack. 2 frames did not do better, on 20 or on 100 recipe episodes, within
     the spread between training runs (two 4-frame runs on 100 episodes drove 256 and 142;
-    compare with ``benchmarks/agents.py --episodes 100 --set cnn-bc.n_stack=2``). With 4
-    frames the held-out macro-F1 is higher than with 1 (0.66 vs 0.62 on 100 episodes)."""
+    compare with ``benchmarks/agents.py --episodes 100 --set cnn-bc.n_stack=2``)."""
     spacing_s: float = 1 / 30
     """Seconds between stacked frames (consecutive frames: see ``LatentGPTConfig.spacing_s``)."""
     channels: tuple[int, ...] = (32, 64, 64)
