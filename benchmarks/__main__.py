@@ -1,6 +1,6 @@
 """Run every benchmark and refresh the README's tables.
 
-    .venv/bin/python -m benchmarks                 # all of them (about an hour on 2 cores)
+    .venv/bin/python -m benchmarks                 # all of them (about two hours on 2 cores)
     .venv/bin/python -m benchmarks game realtime   # some of them
     .venv/bin/python -m benchmarks --readme-only   # only copy results/*.md into README.md
 
@@ -31,6 +31,19 @@ SUITE: dict[str, tuple[str, list[str]]] = {
     "agents-100-episodes": (
         "agents",
         ["--agents", "latent-gpt,cnn-bc", "--episodes", "100", "--name", "agents-100-episodes"],
+    ),
+    # The spread between training runs (seed 0 is "agents"); 1 thread, as published.
+    **{
+        f"agents-seed{seed}": (
+            "agents",
+            ["--agents", "latent-gpt,cnn-bc", "--seed", f"{seed}", "--threads", "1"]
+            + ["--name", f"agents-seed{seed}"],
+        )
+        for seed in (1, 2)
+    },
+    "agents-vae-ablation": (
+        "agents",
+        ["--agents", "", "--vae-ablation", "--name", "agents-vae-ablation"],
     ),
     "bc_ceiling": ("bc_ceiling", []),
     "demo": ("demo", []),
