@@ -232,7 +232,7 @@ if args.vae_ablation:
                      f"| {r['val_fg_mse']:.5f} | {wall:.0f} |")  # fmt: skip
         print(lines[-1], flush=True)
     ablation = (
-        f"\n## VAE reconstruction loss ({args.ablation_epochs} epochs x "
+        f"\n## VAE reconstruction loss ({1 if args.tiny else args.ablation_epochs} epochs x "
         f"{gpt_cfg.vae_steps_per_epoch} steps each, held-out episodes)\n\n"
     )
     ablation += "\n".join(lines)
@@ -259,7 +259,7 @@ EXPERT = (
     f"| expert (noise 0, reads the game state) | {expert_res.mean:.1f} ± {expert_res.ci95:.1f} "
     f"| 100% | {100 * expert_res.crash_rate:.0f}% | | | | |"
 )
-md = (
+agents_md = (
     f"""## Agents on HighwayRacer (headless)
 
 Training: {len(ds)} expert episodes (`highway_expert_dataset(noise={args.noise})`: labels are
@@ -276,8 +276,15 @@ act() p50 includes frame encoding (latent-gpt: one new frame per step). Training
 """
     + "\n".join(rows)
     + "\n"
-    + ablation
 )
+if names:
+    md = agents_md + ablation
+else:  # the VAE ablation alone: no agent table
+    md = (
+        f"Data: {len(ds)} expert episodes (`highway_expert_dataset(noise={args.noise})`, "
+        f"{ds.total_steps} steps; 20% of episodes held out). Peak memory of the process (max RSS): "
+        f"{peak_rss_gib():.1f} GiB.\n" + ablation
+    )
 path = write_result(args.name if not args.tiny else f"{args.name}-tiny", md, command)
 print(md)
 print(f"wrote {path}")
