@@ -193,7 +193,6 @@ class CNNBCAgent(Agent):
         frames, index, ys = table(0)
         vframes, vindex, vy = table(1)
         n_items = len(index)
-        perm = torch.arange(agent.action_map.n)
         if config.mirror:  # items n_items.. are the mirrored ones (width flipped, keys exchanged)
             perm = torch.from_numpy(agent.action_map.mirror_permutation(config.mirror))
             ys = torch.cat([ys, perm[ys]])
@@ -220,9 +219,10 @@ class CNNBCAgent(Agent):
             return DataLoader(list(sampler), batch_size=cfg.batch_size)
 
         def step_loss(model: nn.Module, rows: torch.Tensor) -> torch.Tensor:
-            flip = rows >= n_items
             x = stacks(frames, index[rows % max(n_items, 1)])
-            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+            flip = rows >= n_items  # the mirrored items
+            if bool(flip.any()):
+                x[flip] = x[flip].flip(-1)
             return model(x.to(device), ys[rows].to(device))[1]
 
         def validate(model: nn.Module) -> dict[str, float]:
