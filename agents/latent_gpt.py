@@ -694,7 +694,6 @@ def vae_report(
     report: dict[str, Any] = linear_probe(
         ztr, train_eps.all_actions(), zva, val_eps.all_actions(), n_actions
     )
-    report["probe_train_frames"] = min(len(ztr), 20_000)  # a sample (mirrored frames included)
     frames = np.concatenate(val_eps.frames)
     sel = np.linspace(0, len(frames) - 1, min(2000, len(frames))).astype(int)
     mse, fg = fg_error(vae, frames[sel])

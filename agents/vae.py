@@ -188,7 +188,7 @@ def linear_probe(
 
     At most ``max_train`` training rows (a fixed random sample) are used: enough for a linear
     model of the latent, and lbfgs then converges (on all 158k frames of 100 episodes it
-    stopped at its iteration limit).
+    stopped at its iteration limit). ``probe_train_frames`` is the number of rows used.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -202,7 +202,7 @@ def linear_probe(
     clf = LogisticRegression(max_iter=1000, class_weight="balanced")
     clf.fit(scaler.transform(z_train), y_train)
     m = classification_metrics(y_val, clf.predict(scaler.transform(z_val)), n)
-    return {"probe_acc": m["acc"], "probe_f1": m["f1"]}
+    return {"probe_acc": m["acc"], "probe_f1": m["f1"], "probe_train_frames": len(z_train)}
 
 
 @torch.no_grad()

@@ -50,4 +50,6 @@ def test_encode_errors_grids_and_probe(tmp_path):
     y = (z[:, 0] > 0).astype(int)
     probe = linear_probe(z[:150], y[:150], z[150:], y[150:], 2)
     assert probe["probe_acc"] > 0.9
-    assert linear_probe(z[:150], y[:150], z[150:], y[150:], 2, max_train=40)["probe_acc"] > 0.8
+    assert probe["probe_train_frames"] == 150
+    sample = linear_probe(z[:150], y[:150], z[150:], y[150:], 2, max_train=40)
+    assert sample["probe_acc"] > 0.8 and sample["probe_train_frames"] == 40
