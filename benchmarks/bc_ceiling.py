@@ -8,6 +8,10 @@ trains a small MLP on them with the recipe's labels, and drives unseen seeds. Wh
 misses, a policy on pixels cannot be expected to reach either: the gap between this table and
 the expert is the imitation problem (compounding errors), not the VAE or the GPT.
 
+``--learners mlp,trees`` also fits gradient-boosted trees (scikit-learn's
+``HistGradientBoostingClassifier``) to the same rows. The expert's rule is a set of thresholds,
+which trees fit well offline; the question is whether a better held-out accuracy drives better.
+
 Plain torch on purpose: ten lines of MLP and a loop; no agent class is needed for a
 diagnostic that no user runs on their own game.
 
@@ -46,8 +50,16 @@ parser.add_argument(
 parser.add_argument("--noise", type=float, default=0.05, help="expert noise of the recipe")
 parser.add_argument("--budget", type=float, default=120.0, help="training seconds per MLP")
 parser.add_argument("--seeds", type=int, default=20, help="unseen seeds to drive")
+parser.add_argument(
+    "--learners",
+    default="mlp,trees",
+    help="mlp (torch, --budget seconds) and/or trees (boosted trees, scikit-learn)",
+)
 parser.add_argument("--no-write", action="store_true", help="print only")
 args = parser.parse_args()
+for learner in args.learners.split(","):
+    if learner not in ("mlp", "trees"):
+        parser.error(f"--learners: unknown learner {learner!r} (mlp, trees)")
 torch.set_num_threads(1)
 torch.manual_seed(0)
 
@@ -131,27 +143,40 @@ for spec in args.episodes.split(","):
     if mirrored:
         mx, my = mirror(x_np, y_np, env.unwrapped.game.config.lanes)
         x_np, y_np = np.concatenate([x_np, mx]), np.concatenate([y_np, my])
-    x_tr, y_tr = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    x_tr, y_tr = torch.from_numpy(x_np), torch.from_numpy(y_np)  # views, for the MLP
     x_va, y_va = np.concatenate(xs[-n_val:]), np.concatenate(ys[-n_val:])
-    net, steps = train_mlp(x_tr, y_tr)
-    with torch.no_grad():
-        tr_acc = float((net(x_tr).argmax(-1) == y_tr).float().mean())
-        va_pred = net(torch.from_numpy(x_va)).argmax(-1).numpy()
-    m = classification_metrics(y_va, va_pred, HIGHWAY_ACTIONS.n)
+    for learner in args.learners.split(","):
+        t0 = time.perf_counter()
+        if learner == "mlp":
+            net, steps = train_mlp(x_tr, y_tr)
+            fit = f"{steps:,} updates ({args.budget:.0f} s)"
 
-    def policy(e: gym.Env, o: np.ndarray, net: nn.Module = net) -> int:
-        with torch.no_grad():
-            return int(net(torch.from_numpy(features(e.unwrapped.game))[None]).argmax())
+            def predict(x: np.ndarray, net: nn.Module = net) -> np.ndarray:
+                with torch.no_grad():
+                    return net(torch.from_numpy(x)).argmax(-1).numpy()
 
-    label = f"{n} + mirrored" if mirrored else str(n)
-    res = evaluate(policy, env, seeds, f"MLP on exact state, {label} episodes")
-    results.append(res)
-    pct = 100 * res.mean / results[0].mean
-    fit_rows.append(
-        f"| {label} | {len(y_tr):,} | {steps:,} | {tr_acc:.3f} | {m['acc']:.3f} | {m['f1']:.3f} "
-        f"| {pct:.0f}% |"
-    )
-    print(res.row(), fit_rows[-1], flush=True)
+            title = "MLP"
+        else:  # "trees"
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            clf = HistGradientBoostingClassifier(max_iter=300, random_state=0).fit(x_np, y_np)
+            fit = f"{clf.n_iter_} rounds ({time.perf_counter() - t0:.0f} s)"
+            predict, title = clf.predict, "boosted trees"
+        tr_acc = float((predict(x_np) == y_np).mean())
+        m = classification_metrics(y_va, predict(x_va), HIGHWAY_ACTIONS.n)
+
+        def policy(e: gym.Env, o: np.ndarray, predict=predict) -> int:
+            return int(predict(features(e.unwrapped.game)[None])[0])
+
+        label = f"{n} + mirrored" if mirrored else str(n)
+        res = evaluate(policy, env, seeds, f"{title} on exact state, {label} episodes")
+        results.append(res)
+        pct = 100 * res.mean / results[0].mean
+        fit_rows.append(
+            f"| {title} | {label} | {len(y_np):,} | {fit} | {tr_acc:.3f} | {m['acc']:.3f} "
+            f"| {m['f1']:.3f} | {pct:.0f}% |"
+        )
+        print(res.row(), fit_rows[-1], flush=True)
 
 md = "\n".join(
     [
@@ -160,9 +185,9 @@ md = "\n".join(
         TABLE_HEADER,
         *[r.row() for r in results],
         "",
-        f"| episodes | train steps (labels) | MLP updates ({args.budget:.0f} s, 1 core) "
+        "| learner | episodes | train steps (labels) | fit (1 core) "
         "| train acc | held-out acc | held-out macro-F1 | % of expert |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
         *fit_rows,
         "",
         "Features: the player's x and speed; per lane the gap to the nearest visible car, its "
