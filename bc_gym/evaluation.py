@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ class EvalResult:
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     crashes: list[bool] = field(default_factory=list)
+    crash_reasons: list[str] = field(default_factory=list)
+    """Per crashed episode, the final ``info["crash"]`` when the env reports one (HighwayRacer:
+    ``"collision"`` or ``"off road"``), else ``"crash"``."""
 
     @property
     def mean(self) -> float:
@@ -40,6 +44,12 @@ class EvalResult:
     def crash_rate(self) -> float:
         """Fraction of episodes that ended in a crash (terminated, not truncated)."""
         return float(np.mean(self.crashes)) if self.crashes else float("nan")
+
+    @property
+    def crash_kinds(self) -> str:
+        """Crashes counted by reason, most frequent first, e.g. ``"collision 9, off road 2"``."""
+        counts = Counter(self.crash_reasons).most_common()
+        return ", ".join(f"{reason} {n}" for reason, n in counts) or "none"
 
     def row(self) -> str:
         """A Markdown table row: name | mean +- CI | crash rate | mean length."""
@@ -75,7 +85,7 @@ def evaluate(
         obs, _ = env.reset(seed=int(seed))
         total, steps = 0.0, 0
         while True:
-            obs, r, term, trunc, _ = env.step(policy(env, obs))
+            obs, r, term, trunc, info = env.step(policy(env, obs))
             total += float(r)
             steps += 1
             if term or trunc:
@@ -83,4 +93,6 @@ def evaluate(
         result.returns.append(total)
         result.lengths.append(steps)
         result.crashes.append(bool(term))
+        if term:
+            result.crash_reasons.append(str(info.get("crash") or "crash"))
     return result

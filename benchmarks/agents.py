@@ -147,6 +147,42 @@ if args.tiny:
     base.steps_per_epoch, base.batch_size = 3, 16
 budget = args.budget
 rows = []
+fail_rows = []
+BRAKE = [ds.action_map.index(k) for k in ("down", "down+left", "down+right")]
+UP = [ds.action_map.index(k) for k in ("up", "up+left", "up+right")]
+
+
+def watch_expert(agent, n_seeds: int = 10, steps: int = 400) -> tuple[float, float, float]:
+    """The expert (noise 0) drives unseen seeds; the agent says what it would press each step.
+
+    Returns (agreement, brake recall, share of the expert's braking steps where the agent
+    presses "up"): braking is what the expert does when it closes on slower traffic.
+    """
+    env = gym.make("bc_gym/HighwayRacer-v0", max_steps=steps, obs_size=obs_size)
+    if agent.n_stack > 1:
+        env = TimedFrameStack(env, agent.n_stack, agent.spacing_s)
+    teacher = ScriptedExpert(noise=0.0)
+    said, did = [], []
+    for seed in eval_seeds[:n_seeds]:
+        obs, _ = env.reset(seed=seed)
+        agent.reset()
+        while True:
+            did.append(teacher(env))
+            said.append(agent.act(obs))
+            obs, _, term, trunc, _ = env.step(did[-1])
+            if term or trunc:
+                break
+    said_a, did_a = np.asarray(said), np.asarray(did)
+    brakes = np.isin(did_a, BRAKE)
+    if not brakes.any():
+        return float((said_a == did_a).mean()), float("nan"), float("nan")
+    return (
+        float((said_a == did_a).mean()),
+        float(np.isin(said_a[brakes], BRAKE).mean()),
+        float(np.isin(said_a[brakes], UP).mean()),
+    )
+
+
 for name in names:
     try:
         cls = agent_class(name)
@@ -211,6 +247,12 @@ for name in names:
         f"| {cfg_json.get('train_time_s', wall):.0f} | {p50:.2f} |"
     )
     print(rows[-1], flush=True)
+    agree, brake, up = watch_expert(agent)
+    fail_rows.append(
+        f"| {name} | {res.crash_kinds} | {np.mean(res.lengths):.0f} | {agree:.2f} | {brake:.2f} "
+        f"| {up:.2f} |"
+    )
+    print(fail_rows[-1], flush=True)
 
 # 4. VAE ablation: which reconstruction loss keeps what decides the action?
 ablation = ""
@@ -285,7 +327,22 @@ act() p50 includes frame encoding (latent-gpt: one new frame per step). Training
 {header}
 {expert_row}
 """
-    md += "\n".join(rows) + "\n" + ablation
+    md += "\n".join(rows) + "\n"
+    md += f"""
+### How they fail
+
+Crashes by kind over the evaluation episodes above, and the mean episode length. Then the
+expert (noise 0) drives {min(10, n_eval)} of the evaluation seeds (at most 400 steps each)
+while each agent says what it would press at every step: how often it agrees with the
+expert, how often it brakes (`down`, alone or with a side) where the expert brakes (braking
+is how the expert avoids slower traffic ahead), and how often it presses `up` there instead.
+
+"""
+    md += (
+        "| agent | crashes by kind | mean steps | agrees with the expert | brake recall "
+        "| `up` where the expert brakes |\n|---|---|---|---|---|---|\n"
+    )
+    md += "\n".join(fail_rows) + "\n" + ablation
 else:  # the VAE ablation alone: no agent table, and no expert to compare with
     md = (
         f"Data: {len(ds)} expert episodes (`highway_expert_dataset(noise={args.noise})`, "

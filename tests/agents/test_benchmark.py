@@ -19,6 +19,13 @@ def test_benchmark_smoke(tmp_path):
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "| latent-gpt |" in res.stdout and "| majority |" in res.stdout
+    # The failure table: one row per agent, crash kinds and the watch-the-expert figures.
+    fail = res.stdout[res.stdout.index("### How they fail") :]
+    for name in ("latent-gpt", "cnn-bc", "majority", "random"):
+        row = re.search(rf"\| {name} \| ([^|]+) \| (\d+) \| ([0-9.]+) \|", fail)
+        assert row, fail
+        assert re.fullmatch(r"none|((collision|off road) \d+(, )?)+", row.group(1).strip())
+        assert 0.0 <= float(row.group(3)) <= 1.0
     rss = re.search(
         r"Peak memory of the whole benchmark process \(max RSS\): ([0-9.]+) GiB", res.stdout
     )
