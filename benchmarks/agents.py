@@ -107,8 +107,8 @@ print(
 out = Path(args.out or tempfile.mkdtemp(prefix="bench-agents-"))
 
 
-def make_env(agent=None) -> gym.Env:
-    env = gym.make("bc_gym/HighwayRacer-v0", max_steps=max_steps, obs_size=obs_size)
+def make_env(agent=None, steps: int = max_steps) -> gym.Env:
+    env = gym.make("bc_gym/HighwayRacer-v0", max_steps=steps, obs_size=obs_size)
     if agent is not None and agent.n_stack > 1:
         env = TimedFrameStack(env, agent.n_stack, agent.spacing_s)
     return env
@@ -158,9 +158,7 @@ def watch_expert(agent, n_seeds: int = 10, steps: int = 400) -> tuple[float, flo
     Returns (agreement, brake recall, share of the expert's braking steps where the agent
     presses "up"): braking is what the expert does when it closes on slower traffic.
     """
-    env = gym.make("bc_gym/HighwayRacer-v0", max_steps=steps, obs_size=obs_size)
-    if agent.n_stack > 1:
-        env = TimedFrameStack(env, agent.n_stack, agent.spacing_s)
+    env = make_env(agent, steps)
     teacher = ScriptedExpert(noise=0.0)
     said, did = [], []
     for seed in eval_seeds[:n_seeds]:
