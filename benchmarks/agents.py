@@ -152,16 +152,19 @@ BRAKE = [ds.action_map.index(k) for k in ("down", "down+left", "down+right")]
 UP = [ds.action_map.index(k) for k in ("up", "up+left", "up+right")]
 
 
-def watch_expert(agent, n_seeds: int = 10, steps: int = 400) -> tuple[float, float, float]:
+WATCH_SEEDS, WATCH_MAX = eval_seeds[:10], 400  # the expert drives these seeds, at most 400 steps
+
+
+def watch_expert(agent) -> tuple[float, float, float]:
     """The expert (noise 0) drives unseen seeds; the agent says what it would press each step.
 
     Returns (agreement, brake recall, share of the expert's braking steps where the agent
     presses "up"): braking is what the expert does when it closes on slower traffic.
     """
-    env = make_env(agent, steps)
+    env = make_env(agent, WATCH_MAX)
     teacher = ScriptedExpert(noise=0.0)
     said, did = [], []
-    for seed in eval_seeds[:n_seeds]:
+    for seed in WATCH_SEEDS:
         obs, _ = env.reset(seed=seed)
         agent.reset()
         while True:
@@ -171,11 +174,11 @@ def watch_expert(agent, n_seeds: int = 10, steps: int = 400) -> tuple[float, flo
             if term or trunc:
                 break
     said_a, did_a = np.asarray(said), np.asarray(did)
-    brakes = np.isin(did_a, BRAKE)
+    agree, brakes = float((said_a == did_a).mean()), np.isin(did_a, BRAKE)
     if not brakes.any():
-        return float((said_a == did_a).mean()), float("nan"), float("nan")
+        return agree, float("nan"), float("nan")
     return (
-        float((said_a == did_a).mean()),
+        agree,
         float(np.isin(said_a[brakes], BRAKE).mean()),
         float(np.isin(said_a[brakes], UP).mean()),
     )
@@ -330,7 +333,7 @@ act() p50 includes frame encoding (latent-gpt: one new frame per step). Training
 ### How they fail
 
 Crashes by kind over the evaluation episodes above, and the mean episode length. Then the
-expert (noise 0) drives {min(10, n_eval)} of the evaluation seeds (at most 400 steps each)
+expert (noise 0) drives {len(WATCH_SEEDS)} of the evaluation seeds (at most {WATCH_MAX} steps each)
 while each agent says what it would press at every step: how often it agrees with the
 expert, how often it brakes (`down`, alone or with a side) where the expert brakes (braking
 is how the expert avoids slower traffic ahead), and how often it presses `up` there instead.
