@@ -58,6 +58,10 @@ class TrainConfig:
     """Show tqdm progress bars."""
     num_threads: int = 0
     """torch CPU threads (0: torch's default)."""
+    ema_decay: float = 0.0
+    """Keep an exponential moving average of the weights (``w_ema = d * w_ema + (1 - d) * w``
+    after every step, e.g. 0.999); validation, the kept best epoch and the saved weights are
+    then the averaged ones. 0: off (the raw weights)."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -68,6 +72,11 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be in (0, 1), actual value: {self.val_fraction!r}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be 'cpu' or 'cuda', actual value: {self.device!r}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(
+                f"ema_decay must be in [0, 1) (0: off, e.g. 0.999), actual value: "
+                f"{self.ema_decay!r}"
+            )
 
 
 # Distributed helpers
@@ -167,10 +176,15 @@ def _unflatten_optimizer(opt: torch.optim.Optimizer, tensors: dict, meta: dict) 
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
-def _save_state(out: Path, name: str, model: nn.Module, opt, sched, meta: dict) -> None:
+def _save_state(
+    out: Path, name: str, model: nn.Module, opt, sched, meta: dict, ema: nn.Module | None = None
+) -> None:
     from safetensors.torch import save_file
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if ema is not None:
+        ema_sd = ema.state_dict()
+        tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema_sd.items()})
     opt_t, opt_meta = _flatten_optimizer(opt)
     tensors.update(opt_t)
     save_file(tensors, str(out / f"{name}_state.safetensors"))
@@ -178,7 +192,9 @@ def _save_state(out: Path, name: str, model: nn.Module, opt, sched, meta: dict) 
     (out / f"{name}_state.json").write_text(json.dumps(meta))
 
 
-def _load_state(out: Path, name: str, model: nn.Module, opt, sched) -> dict | None:
+def _load_state(
+    out: Path, name: str, model: nn.Module, opt, sched, ema: nn.Module | None = None
+) -> dict | None:
     from safetensors.torch import load_file
 
     from bc_gym.errors import CheckpointError
@@ -194,6 +210,9 @@ def _load_state(out: Path, name: str, model: nn.Module, opt, sched) -> dict | No
         )
         _unflatten_optimizer(opt, tensors, meta["optimizer"])
         sched.load_state_dict(meta["scheduler"])
+        ema_sd = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
+        if ema is not None and ema_sd:  # else (EMA newly turned on) it starts from the model
+            ema.load_state_dict(ema_sd, strict=True)
     except Exception as exc:
         raise CheckpointError(
             f"cannot resume from {tfile} ({exc}); delete it or train without --resume"
@@ -233,6 +252,25 @@ def write_curves(history: list[dict], csv_path: Path, png_path: Path, title: str
     plt.close(fig)
 
 
+def _make_ema(model: nn.Module, decay: float) -> Any:
+    """An ``AveragedModel`` with the EMA of ``model``'s parameters (None when ``decay`` is 0)."""
+    if decay <= 0:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    # use_buffers=False: buffers (class weights, norm statistics, integer counters) are copied,
+    # not averaged; see _update_ema.
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+
+
+def _update_ema(ema: Any, model: nn.Module) -> None:
+    """One EMA step of the parameters; the buffers are copied from ``model``."""
+    ema.update_parameters(model)
+    with torch.no_grad():
+        for b_ema, b in zip(ema.module.buffers(), model.buffers(), strict=True):
+            b_ema.copy_(b)
+
+
 def fit(
     model: nn.Module,
     batches: Callable[[int], Iterable[Any]],
@@ -258,7 +296,12 @@ def fit(
         name: prefix of the files written (``vae``, ``gpt``, ``cnn``...).
         monitor: metric that decides the best epoch and early stopping.
         mode: ``"max"`` or ``"min"`` for ``monitor``.
-        on_epoch_end: called on rank 0 with the (unwrapped) model and epoch after validation.
+        on_epoch_end: called on rank 0 with the (unwrapped) model and epoch after validation
+            (with ``cfg.ema_decay > 0``: the module holding the averaged weights).
+
+    With ``cfg.ema_decay > 0`` an exponential moving average of the weights is updated after
+    every optimizer step (``torch.optim.swa_utils.AveragedModel``; buffers are copied from the
+    model); ``validate`` sees the averaged weights, and the best of them end in ``model``.
 
     Returns:
         One dict per epoch: ``epoch``, ``steps``, ``time_s``, ``train_loss`` and the metrics.
@@ -276,9 +319,11 @@ def fit(
     history: list[dict] = []
     best = -math.inf if mode == "max" else math.inf
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    ema = _make_ema(model, cfg.ema_decay)
+    evaluated = model if ema is None else ema.module  # the weights validated and kept
     start_epoch, bad, spent = 0, 0, 0.0
     if cfg.resume:
-        meta = _load_state(out, name, model, opt, sched)
+        meta = _load_state(out, name, model, opt, sched, ema)
         if meta is not None:
             history, best, bad = meta["history"], meta["best"], meta["bad"]
             start_epoch, spent = meta["epoch"] + 1, meta["time_s"]
@@ -308,6 +353,8 @@ def fit(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            if ema is not None:
+                _update_ema(ema, model)
             total, n, steps = total + float(loss.detach()), n + 1, steps + 1
             bar.set_postfix(loss=f"{total / n:.4f}")
             over = cfg.time_budget_s > 0 and time.perf_counter() - t0 > cfg.time_budget_s
@@ -317,8 +364,9 @@ def fit(
         bar.close()
         sched.step()
         model.eval()
+        evaluated.eval()
         with torch.no_grad():
-            metrics = validate(model)
+            metrics = validate(evaluated)
         row = {"epoch": epoch + 1, "steps": steps, "time_s": round(time.perf_counter() - t0, 2)}
         row["train_loss"] = total / max(n, 1)
         row.update(metrics)
@@ -327,7 +375,7 @@ def fit(
         improved = value > best if mode == "max" else value < best
         if improved:
             best, bad = value, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = {k: v.detach().clone() for k, v in evaluated.state_dict().items()}
         else:
             bad += 1
         if cfg.patience > 0 and bad >= cfg.patience:
@@ -347,8 +395,8 @@ def fit(
                 )
             meta = {"epoch": epoch, "best": best, "bad": bad, "history": history}
             meta["time_s"] = time.perf_counter() - t0
-            _save_state(out, name, model, opt, sched, meta)
+            _save_state(out, name, model, opt, sched, meta, ema)
             if on_epoch_end is not None:
-                on_epoch_end(model, epoch)
+                on_epoch_end(evaluated, epoch)
     model.load_state_dict(best_state)
     return history
