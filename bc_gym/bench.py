@@ -44,6 +44,8 @@ from typing import Any
 
 import numpy as np
 
+from bc_gym.evaluation import EvalResult, agent_policy, run_episodes
+
 BENCH_VERSION = 1
 UNTRAINED = ("random", "majority")  # nothing to learn: no budget applies
 
@@ -158,42 +160,9 @@ def say(text: str, show: bool = True) -> None:
 
 
 # Playing
-@dataclass
-class PlayResult:
-    """What an agent did over some episodes (headless or live)."""
-
-    returns: list[float] = field(default_factory=list)
-    lengths: list[int] = field(default_factory=list)
-    crashes: list[bool] = field(default_factory=list)
-    act_ms: list[float] = field(default_factory=list)
-    """``act()`` wall time of every step, ms."""
-    rates: list[float] = field(default_factory=list)
-    """``info["rate"]`` of every step (live windows: achieved control rate, Hz)."""
-    ages_ms: list[float] = field(default_factory=list)
-    """``1000 * info["act_delay"]`` of every step (live windows: observation age)."""
-
-    def summary(self) -> dict[str, Any]:
-        """Mean return, 95% CI, crash rate, mean length, act() and live-timing percentiles."""
-        from bc_gym.evaluation import EvalResult
-
-        ev = EvalResult("", list(self.returns), list(self.lengths), list(self.crashes))
-
-        def pct(values: list[float], q: float) -> float:
-            return float(np.percentile(values, q)) if values else float("nan")
-
-        return {
-            "episodes": len(self.returns),
-            "returns": [float(r) for r in self.returns],
-            "mean_return": ev.mean,
-            "ci95": ev.ci95,
-            "crash_rate": ev.crash_rate,
-            "mean_steps": float(np.mean(self.lengths)) if self.lengths else float("nan"),
-            "act_p50_ms": pct(self.act_ms, 50),
-            "act_p95_ms": pct(self.act_ms, 95),
-            "control_hz": float(np.median(self.rates)) if self.rates else float("nan"),
-            "obs_age_p50_ms": pct(self.ages_ms, 50),
-            "obs_age_p95_ms": pct(self.ages_ms, 95),
-        }
+PlayResult = EvalResult
+"""What an agent did over some episodes (headless or live): :class:`bc_gym.evaluation.EvalResult`
+(``summary()`` gives the mean return, 95% CI, crash rate, act() and live-timing percentiles)."""
 
 
 def play_episodes(
@@ -209,6 +178,8 @@ def play_episodes(
 ) -> PlayResult:
     """Let ``agent`` play one episode per seed on ``env`` (headless or a live ``ScreenEnv``).
 
+    The loop is :func:`bc_gym.evaluation.run_episodes` with ``agent.act`` as the policy.
+
     Args:
         agent: a :class:`bc_gym.agents.Agent` (``reset`` and ``act``).
         env: a Gymnasium env giving the agent's observations (see :func:`agent_env`).
@@ -222,42 +193,18 @@ def play_episodes(
     Returns:
         Returns, lengths, crashes (``terminated``), act() times and live timings.
     """
-    from tqdm.auto import tqdm
-
-    res = PlayResult()
-    for episode, seed in enumerate(seeds):
-        obs, _ = env.reset(seed=seed)
-        agent.reset()
-        total, steps, terminated = 0.0, 0, False
-        bar = tqdm(
-            total=max_steps or None,
-            desc=f"{desc} episode {episode + 1}/{len(seeds)}",
-            leave=False,
-            disable=not progress,
-        )
-        while True:
-            t0 = time.perf_counter()
-            action = agent.act(obs)
-            res.act_ms.append(1000 * (time.perf_counter() - t0))
-            obs, reward, terminated, truncated, info = env.step(action)
-            total += float(reward)
-            steps += 1
-            if "rate" in info:
-                res.rates.append(float(info["rate"]))
-            if "act_delay" in info:
-                res.ages_ms.append(1000 * float(info["act_delay"]))
-            bar.update()
-            if on_step is not None:
-                on_step(episode, steps)
-            if terminated or truncated or (max_steps and steps >= max_steps):
-                break
-        bar.close()
-        res.returns.append(total)
-        res.lengths.append(steps)
-        res.crashes.append(bool(terminated))
-        if after_episode is not None:
-            after_episode(episode)
-    return res
+    return run_episodes(
+        agent_policy(agent),
+        env,
+        seeds,
+        name=desc.strip() or "agent",
+        reset=agent.reset,
+        max_steps=max_steps,
+        on_step=on_step,
+        after_episode=after_episode,
+        progress=progress,
+        desc=desc,
+    )
 
 
 def agent_env(
@@ -545,7 +492,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
 def play_online(cfg: BenchConfig, agent: Any, name: str) -> PlayResult:
     """One agent's online episodes on ``cfg.env_id`` or the live window ``cfg.title``."""
     if cfg.seeds == 0:
-        return PlayResult()
+        return PlayResult(name)
     with ExitStack() as stack:
         if cfg.launch_game:
             from bc_gym.games.highway.launch import WindowProcess

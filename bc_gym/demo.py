@@ -81,20 +81,12 @@ class LiveResult:
 
     def summary(self) -> dict[str, Any]:
         """Mean return, 95% CI, crash rate, control rate and observation age percentiles."""
-        from bc_gym.evaluation import EvalResult
+        from bc_gym.evaluation import summarize
 
-        ev = EvalResult(self.policy, self.returns, [0] * len(self.returns), self.crashes)
-        ages = np.asarray(self.ages_ms) if self.ages_ms else np.array([np.nan])
-        return {
-            "policy": self.policy,
-            "episodes": len(self.returns),
-            "mean_return": ev.mean,
-            "ci95": ev.ci95,
-            "crash_rate": ev.crash_rate,
-            "control_hz": float(np.median(self.rates)) if self.rates else float("nan"),
-            "obs_age_p50_ms": float(np.percentile(ages, 50)),
-            "obs_age_p95_ms": float(np.percentile(ages, 95)),
-        }
+        s = summarize(self.returns, self.crashes, rates=self.rates, ages_ms=self.ages_ms)
+        keys = ("episodes", "mean_return", "ci95", "crash_rate", "control_hz",
+                "obs_age_p50_ms", "obs_age_p95_ms")  # fmt: skip
+        return {"policy": self.policy, **{k: s[k] for k in keys}}
 
 
 def say(text: str) -> None:
@@ -182,7 +174,8 @@ def play_expert(cfg: DemoConfig) -> LiveResult:
 def play_agent(cfg: DemoConfig, name: str, run: Path, gif: Path | None = None) -> LiveResult:
     """One agent drives a fresh window through ScreenEnv for ``cfg.episodes`` games."""
     from bc_gym.agents import load_agent
-    from bc_gym.bench import agent_env, play_episodes
+    from bc_gym.bench import agent_env
+    from bc_gym.evaluation import agent_policy, run_episodes
     from bc_gym.screen.capture import ScreenCapture
 
     agent = load_agent(run)
@@ -203,9 +196,10 @@ def play_agent(cfg: DemoConfig, name: str, run: Path, gif: Path | None = None) -
                 frames.append(shot.grab())
 
         # after_episode: let the game write its log line.
-        played = play_episodes(agent, env, [None] * cfg.episodes, max_steps=cfg.max_steps + 61,
-                               desc=f"  {name}", on_step=grab,
-                               after_episode=lambda _: time.sleep(0.3))  # fmt: skip
+        played = run_episodes(agent_policy(agent), env, [None] * cfg.episodes, name=name,
+                              reset=agent.reset, max_steps=cfg.max_steps + 61, on_step=grab,
+                              after_episode=lambda _: time.sleep(0.3), progress=True,
+                              desc=f"  {name}")  # fmt: skip
         res.ages_ms, res.rates = played.ages_ms, played.rates  # returns: the game's own log
     for g in _games(log)[: cfg.episodes]:
         res.returns.append(g["return"])
