@@ -4,6 +4,11 @@ The baseline the latent GPT must beat: ``n_stack`` frames spaced ``spacing_s`` s
 (``StackDataset`` in training, ``TimedFrameStack`` in play) are stacked on the channel axis and
 fed to a Nature-DQN-sized CNN, trained with class-weighted cross-entropy.
 
+Options for perception and robustness (each off by default): random-shift augmentation
+(``augment_pad``, RAD/DrQ), an IMPALA encoder that keeps 2-pixel cars (``encoder``), frame
+differences at the input (``motion``), and action chunking with ACT's temporal ensembling
+(``chunk``, ``ensemble_coeff``). EMA weights are ``TrainConfig.ema_decay``.
+
 Example:
     >>> import numpy as np
     >>> from bc_gym.actions import HIGHWAY_ACTIONS
@@ -27,7 +32,11 @@ from torch import nn
 
 from bc_gym.actions import ActionMap
 from bc_gym.agents.base import Agent, config_from_dict, config_to_dict, register_agent
+from bc_gym.agents.chunking import TemporalEnsembler
 from bc_gym.agents.training import TrainConfig
+
+ENCODERS = ("nature", "impala")
+MOTIONS = ("none", "diff")
 
 
 @dataclass
@@ -41,7 +50,14 @@ class CNNBCConfig:
     spacing_s: float = 1 / 30
     """Seconds between stacked frames (consecutive frames: see ``LatentGPTConfig.spacing_s``)."""
     channels: tuple[int, ...] = (32, 64, 64)
-    """Channels of the three conv layers (8x8/4, 4x4/2, 3x3/1, as in Nature DQN)."""
+    """Channels of the three conv layers of the ``nature`` encoder (8x8/4, 4x4/2, 3x3/1, as in
+    Nature DQN)."""
+    encoder: str = "nature"
+    """``"nature"``: Nature DQN's 8x8/4 stem. ``"impala"``: IMPALA's residual stages (per stage
+    a 3x3 conv at full resolution, a 3x3/2 max-pool, two residual blocks; Espeholt et al. 2018),
+    which see every pixel before downsampling, so a car 2 pixels wide is not averaged away."""
+    impala_channels: tuple[int, ...] = (16, 32, 32)
+    """Channels of the ``impala`` encoder's stages (one stage per entry)."""
     hidden: int = 256
     """Width of the fully connected layer."""
     dropout: float = 0.2
@@ -51,36 +67,120 @@ class CNNBCConfig:
     mirror: str = ""
     """Training only: also learn from the stacks mirrored left-right with these two keys
     exchanged, ``"left:right"`` (see ``LatentGPTConfig.mirror``). Empty: off."""
+    augment_pad: int = 0
+    """Training only: shift each training stack by up to this many pixels (replicate-padded
+    random crop, one shift for all frames of a stack; RAD/DrQ). Labels are unchanged; composes
+    with ``mirror``. 0: off."""
+    motion: str = "none"
+    """``"none"``: the stacked frames as they are. ``"diff"``: the newest frame and the
+    ``n_stack - 1`` differences between consecutive stacked frames (same channel count), so the
+    closing speed of the car ahead is visible at the encoder's first layer. Needs ``n_stack >=
+    2``."""
+    chunk: int = 1
+    """Predict the actions of the next ``chunk`` steps (the label of step ``i`` is the action
+    recorded ``i`` frames later in the same episode; steps past its end are ignored). At play,
+    the overlapping predictions of each step are averaged (``ensemble_coeff``). 1: off."""
+    ensemble_coeff: float = 0.01
+    """Temporal ensembling weight ``exp(-coeff * i)`` of the ``i``-th oldest prediction of a
+    step (ACT's default 0.01: older ones slightly favoured; see
+    :class:`~bc_gym.agents.chunking.TemporalEnsembler`). Used when ``chunk > 1``."""
+
+    def __post_init__(self) -> None:
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, actual value: {self.encoder!r}")
+        if self.motion not in MOTIONS:
+            raise ValueError(f"motion must be one of {MOTIONS}, actual value: {self.motion!r}")
+        if self.motion == "diff" and self.n_stack < 2:
+            raise ValueError(
+                f"motion='diff' needs n_stack >= 2 (differences between stacked frames), "
+                f"actual n_stack: {self.n_stack!r}; raise n_stack or use motion='none'"
+            )
+        if int(self.augment_pad) != self.augment_pad or self.augment_pad < 0:
+            raise ValueError(
+                f"augment_pad must be an integer >= 0 (pixels), actual value: {self.augment_pad!r}"
+            )
+        if int(self.chunk) != self.chunk or self.chunk < 1:
+            raise ValueError(f"chunk must be an integer >= 1, actual value: {self.chunk!r}")
+        if not self.impala_channels or min(self.impala_channels) < 1:
+            raise ValueError(
+                f"impala_channels must be positive channel counts, one per stage, actual "
+                f"value: {self.impala_channels!r}"
+            )
+
+
+class _Residual(nn.Module):
+    """IMPALA's residual block: ``x + conv(relu(conv(relu(x))))`` (3x3, same channels)."""
+
+    def __init__(self, ch: int) -> None:
+        super().__init__()
+        self.conv0 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv1 = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv1(F.relu(self.conv0(F.relu(x))))
+
+
+def _encoder(in_ch: int, cfg: CNNBCConfig) -> nn.Sequential:
+    """The convolutional feature extractor ``(B, in_ch, H, W) -> (B, F)`` that ``cfg`` names."""
+    if cfg.encoder == "impala":
+        layers: list[nn.Module] = []
+        for ch in cfg.impala_channels:
+            layers += [
+                nn.Conv2d(in_ch, ch, 3, padding=1),
+                nn.MaxPool2d(3, 2, padding=1),  # (H, W) -> (H/2, W/2)
+                _Residual(ch),
+                _Residual(ch),
+            ]
+            in_ch = ch
+        return nn.Sequential(*layers, nn.ReLU(), nn.Flatten())
+    c1, c2, c3 = cfg.channels
+    return nn.Sequential(
+        nn.Conv2d(in_ch, c1, 8, 4), nn.ReLU(),
+        nn.Conv2d(c1, c2, 4, 2), nn.ReLU(),
+        nn.Conv2d(c2, c3, 3, 1), nn.ReLU(),
+        nn.Flatten(),
+    )  # fmt: skip
 
 
 class CNNPolicy(nn.Module):
-    """``(B, n*C, H, W) uint8 -> (B, n_actions)`` logits."""
+    """``(B, n*C, H, W) uint8 -> (B, n_actions)`` logits (``(B, chunk, n_actions)`` if chunked)."""
 
     def __init__(self, in_ch: int, hw: tuple[int, int], n_actions: int, cfg: CNNBCConfig) -> None:
         super().__init__()
-        c1, c2, c3 = cfg.channels
-        self.features = nn.Sequential(
-            nn.Conv2d(in_ch, c1, 8, 4), nn.ReLU(),
-            nn.Conv2d(c1, c2, 4, 2), nn.ReLU(),
-            nn.Conv2d(c2, c3, 3, 1), nn.ReLU(),
-            nn.Flatten(),
-        )  # fmt: skip
+        self.n_stack, self.motion, self.chunk = cfg.n_stack, cfg.motion, cfg.chunk
+        self.features = _encoder(in_ch, cfg)
         with torch.no_grad():
             flat = self.features(torch.zeros(1, in_ch, *hw)).shape[1]
         self.head = nn.Sequential(
             nn.Linear(flat, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout),
-            nn.Linear(cfg.hidden, n_actions),
+            nn.Linear(cfg.hidden, n_actions * cfg.chunk),
         )  # fmt: skip
         self.register_buffer("class_weight", torch.ones(n_actions))
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 stacks -> the encoder's float input (``motion="diff"``: newest + differences)."""
+        x = x.float() / 255.0  # (B, n*C, H, W)
+        if self.motion == "diff":
+            f = x.reshape(len(x), self.n_stack, -1, *x.shape[2:])  # (B, n, C, H, W)
+            x = torch.cat([f[:, -1], (f[:, 1:] - f[:, :-1]).flatten(1, 2)], 1)  # (B, n*C, H, W)
+        return x
 
     def forward(
         self, x: torch.Tensor, targets: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits, and the class-weighted cross-entropy when ``targets`` are given."""
-        logits = self.head(self.features(x.float() / 255.0))
+        """Logits, and the class-weighted cross-entropy when ``targets`` are given.
+
+        With ``chunk > 1`` the logits are ``(B, chunk, n_actions)`` and ``targets`` ``(B,
+        chunk)``, where ``-1`` marks steps past the episode's end (ignored).
+        """
+        logits = self.head(self.features(self.inputs(x)))  # (B, chunk*n_actions)
+        if self.chunk > 1:
+            logits = logits.reshape(len(x), self.chunk, -1)  # (B, chunk, n_actions)
         if targets is None:
             return logits, None
-        return logits, F.cross_entropy(logits, targets, weight=self.class_weight)
+        flat = logits.reshape(-1, logits.shape[-1])
+        loss = F.cross_entropy(flat, targets.reshape(-1), weight=self.class_weight, ignore_index=-1)
+        return logits, loss
 
 
 @register_agent("cnn-bc")
@@ -108,12 +208,20 @@ class CNNBCAgent(Agent):
         h, w, c = self.obs_shape
         self.net = CNNPolicy(c * config.n_stack, (h, w), action_map.n, config).to(self.device)
         self.net.eval()
+        self.ensembler = TemporalEnsembler(config.chunk, config.ensemble_coeff)
+
+    def reset(self) -> None:
+        """Forget the pending chunk predictions (a new episode)."""
+        self.ensembler.reset()
 
     @torch.inference_mode()
     def _act(self, obs: np.ndarray) -> int:
         x = torch.from_numpy(obs).permute(0, 3, 1, 2).reshape(1, -1, *obs.shape[1:3])  # (1,nC,H,W)
         logits, _ = self.net(x.to(self.device))
-        return int(logits[0].argmax())
+        if self.config.chunk == 1:
+            return int(logits[0].argmax())
+        probs = torch.softmax(logits[0].float(), -1).cpu().numpy()  # (chunk, n_actions)
+        return int(np.argmax(self.ensembler.update(probs)))
 
     def to(self, device: str | torch.device) -> CNNBCAgent:
         """Move the network to ``device``; returns the agent."""
@@ -148,6 +256,7 @@ class CNNBCAgent(Agent):
         """Train on ``StackDataset`` items of the train episodes; save into ``out``."""
         from torch.utils.data import DataLoader, RandomSampler
 
+        from bc_gym.agents.augment import random_shift
         from bc_gym.agents.data import open_datasets, split
         from bc_gym.agents.training import (
             class_weights,
@@ -173,14 +282,16 @@ class CNNBCAgent(Agent):
             """Frames of every stack held once in memory, and each stack's frame indices.
 
             HDF5 reads per epoch would dominate the CPU time, and materialised stacks would hold
-            each frame ``n_stack`` times (12 GB for 100 episodes with mirroring).
+            each frame ``n_stack`` times (12 GB for 100 episodes with mirroring). The labels are
+            ``(N,)``, or ``(N, chunk)`` (the next ``chunk`` actions, -1 past the end) if chunked.
             """
-            parts = [
-                StackDataset(
-                    ds, config.n_stack, config.spacing_s, episodes=pair[which]
-                ).frame_table()
-                for ds, pair in zip(datasets, ids, strict=False)
-            ]
+            parts = []
+            for ds, pair in zip(datasets, ids, strict=False):
+                sd = StackDataset(ds, config.n_stack, config.spacing_s, episodes=pair[which])
+                fr, idx, acts = sd.frame_table()
+                parts.append(
+                    (fr, idx, acts if config.chunk == 1 else sd.item_future_actions(config.chunk))
+                )
             if len(parts) == 1:
                 return parts[0]
             offsets = np.cumsum([0] + [len(f) for f, _, _ in parts])
@@ -195,7 +306,8 @@ class CNNBCAgent(Agent):
         n_items = len(index)
         if config.mirror:  # items n_items.. are the mirrored ones (width flipped, keys exchanged)
             perm = torch.from_numpy(agent.action_map.mirror_permutation(config.mirror))
-            ys = torch.cat([ys, perm[ys]])
+            ys = torch.cat([ys, torch.where(ys >= 0, perm[ys.clamp(min=0)], ys)])
+        now = ys if config.chunk == 1 else ys[:, 0]  # the action of each stack's newest frame
 
         def stacks(fr: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
             """``(B, n)`` frame indices -> ``(B, n*C, H, W)`` uint8 stacks."""
@@ -205,10 +317,12 @@ class CNNBCAgent(Agent):
         net = agent.net.to(device)
         if config.class_weight_power > 0:
             net.class_weight.copy_(
-                class_weights(ys.numpy(), agent.action_map.n, config.class_weight_power)
+                class_weights(now.numpy(), agent.action_map.n, config.class_weight_power)
             )
         rank, n_proc = world()
         gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
+        # Shifts draw from their own stream: the batches stay those of a run without them.
+        shift_gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank + 500_000)
         n_batches = cfg.steps_per_epoch or max(1, len(ys) // (cfg.batch_size * n_proc))
 
         def batches(epoch: int):
@@ -223,16 +337,19 @@ class CNNBCAgent(Agent):
             flip = rows >= n_items  # the mirrored items
             if bool(flip.any()):
                 x[flip] = x[flip].flip(-1)
-            return model(x.to(device), ys[rows].to(device))[1]
+            x = random_shift(x.to(device), config.augment_pad, shift_gen)  # pad 0: unchanged
+            return model(x, ys[rows].to(device))[1]
 
         def validate(model: nn.Module) -> dict[str, float]:
             preds, loss = [], 0.0
             for i in range(0, len(vy), 512):
                 x = stacks(vframes, vindex[i : i + 512])
                 logits, l_ = model(x.to(device), vy[i : i + 512].to(device))
-                preds.append(logits.argmax(-1).cpu())
+                now_logits = logits if config.chunk == 1 else logits[:, 0]  # this step's head
+                preds.append(now_logits.argmax(-1).cpu())
                 loss += float(l_) * len(logits)
-            m = classification_metrics(vy.numpy(), torch.cat(preds).numpy(), agent.action_map.n)
+            vnow = vy if config.chunk == 1 else vy[:, 0]
+            m = classification_metrics(vnow.numpy(), torch.cat(preds).numpy(), agent.action_map.n)
             return {"val_loss": loss / max(len(vy), 1), "val_acc": m["acc"], "val_f1": m["f1"]}
 
         history = fit(net, batches, step_loss, validate, cfg, out, "cnn")

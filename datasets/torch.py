@@ -104,6 +104,33 @@ class _Items(_TorchDataset):
             out[rows] = acts[np.minimum(self.items[rows, 1], len(acts) - 1)]
         return out
 
+    def item_future_actions(self, k: int, fill: int = -1) -> torch.Tensor:
+        """The actions of each item's newest frame and of the ``k - 1`` frames after it.
+
+        For action chunking: column ``i`` is the action chosen ``i`` recorded steps after the
+        item's newest frame, in the same episode (column 0 is :attr:`item_actions`); steps past
+        the episode's end are ``fill`` (``-1``, to be ignored by the loss).
+
+        Args:
+            k: steps per row (``>= 1``).
+            fill: label of the steps past the episode's end.
+
+        Returns:
+            ``(N, k)`` long, in item order (the order of :meth:`StackDataset.frame_table`).
+        """
+        if int(k) != k or k < 1:
+            raise ValueError(f"k must be an integer >= 1, actual value: {k!r}")
+        out = torch.full((len(self.items), int(k)), int(fill), dtype=torch.long)
+        steps = np.arange(int(k))
+        for e in np.unique(self.items[:, 0]):
+            rows = np.flatnonzero(self.items[:, 0] == e)
+            acts = np.asarray(self.ds[int(e)].actions, np.int64)
+            at = self.items[rows, 1, None] + steps[None]  # (R, k) step of each label
+            inside = at < len(acts)
+            labels = np.where(inside, acts[np.minimum(at, len(acts) - 1)], int(fill))
+            out[torch.from_numpy(rows)] = torch.from_numpy(labels)
+        return out
+
     def item_frames(self) -> np.ndarray:
         """``(N, 2)``: episode position and the newest frame of each item (for clustering)."""
         return self.items

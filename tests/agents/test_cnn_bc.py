@@ -81,3 +81,136 @@ def test_mirror_trains_on_flipped_stacks_too(
             else:
                 raise AssertionError("a training stack is neither recorded nor mirrored")
     assert plain > 50 and flips > 50
+
+
+TINY = {"channels": (8, 8, 8), "hidden": 16}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"augment_pad": 4},
+        {"encoder": "impala", "impala_channels": (4, 8, 8)},
+        {"motion": "diff"},
+        {"chunk": 3, "ensemble_coeff": 0.1},
+        {"chunk": 2, "motion": "diff", "augment_pad": 2, "mirror": "left:right"},
+    ],
+    ids=["augment", "impala", "diff", "chunk", "all"],
+)
+def test_each_option_trains_acts_and_round_trips(
+    options, tiny_dataset, tmp_path, tiny_train_config, run_episode
+):
+    cfg = CNNBCConfig(**{**TINY, **options})
+    agent = CNNBCAgent.train([tiny_dataset], tmp_path, tiny_train_config(), cfg)
+    actions = run_episode(agent)
+    assert len(actions) > 5
+    again = load_agent(tmp_path)
+    for k, v in options.items():
+        assert getattr(again.config, k) == v
+    assert run_episode(again) == actions  # chunked: the ensembler restarts at reset()
+    assert run_episode(again) == actions
+
+
+def test_impala_keeps_the_frame_size_until_its_pooling():
+    cfg = CNNBCConfig(encoder="impala", impala_channels=(4, 8, 8), hidden=16, n_stack=2)
+    net = CNNPolicy(6, (64, 64), 9, cfg)
+    assert isinstance(net.features[0], torch.nn.Conv2d) and net.features[0].stride == (1, 1)
+    assert net.head[0].in_features == 8 * 8 * 8  # three stride-2 stages: 64 -> 8
+    logits, _ = net(torch.zeros(2, 6, 64, 64, dtype=torch.uint8))
+    assert logits.shape == (2, 9)
+
+
+def test_motion_diff_feeds_the_newest_frame_and_the_differences():
+    cfg = CNNBCConfig(motion="diff", n_stack=3, **TINY)
+    net = CNNPolicy(3 * 2, (36, 36), 9, cfg)
+    f = torch.randint(0, 256, (1, 3, 2, 36, 36), generator=torch.Generator().manual_seed(42))
+    x = f.to(torch.uint8).reshape(1, 6, 36, 36)
+    got = net.inputs(x)
+    f = f.float() / 255.0
+    expected = torch.cat([f[:, 2], f[:, 1] - f[:, 0], f[:, 2] - f[:, 1]], 1)
+    torch.testing.assert_close(got, expected)
+    plain = CNNPolicy(6, (36, 36), 9, CNNBCConfig(n_stack=3, **TINY))
+    torch.testing.assert_close(plain.inputs(x), x.float() / 255.0)
+
+
+def test_item_future_actions(tiny_dataset):
+    from bc_gym.datasets import load_dataset
+    from bc_gym.datasets.torch import StackDataset
+
+    ds = load_dataset(tiny_dataset)
+    sd = StackDataset(ds, 2, 1 / 30, episodes=[1, 3])
+    _, _, now = sd.frame_table()
+    fut = sd.item_future_actions(4)
+    assert fut.shape == (len(sd), 4)
+    torch.testing.assert_close(fut[:, 0], now)
+    for row, (e, j) in enumerate(sd.items):
+        acts = ds[int(e)].actions
+        want = [int(acts[j + i]) if j + i < len(acts) else -1 for i in range(4)]
+        assert fut[row].tolist() == want
+    assert (fut[:, 3] == -1).sum() == 2 * 3  # the last 3 steps of each episode
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
+        sd.item_future_actions(0)
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match=r"encoder must be one of \('nature', 'impala'\)"):
+        CNNBCConfig(encoder="resnet")
+    with pytest.raises(ValueError, match=r"motion must be one of \('none', 'diff'\)"):
+        CNNBCConfig(motion="flow")
+    with pytest.raises(ValueError, match="motion='diff' needs n_stack >= 2"):
+        CNNBCConfig(motion="diff", n_stack=1)
+    with pytest.raises(ValueError, match="augment_pad must be an integer >= 0"):
+        CNNBCConfig(augment_pad=-1)
+    with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
+        CNNBCConfig(chunk=0)
+
+
+def test_shifted_chunked_mirrored_stacks_keep_their_labels(
+    tiny_dataset, tmp_path, tiny_train_config, monkeypatch
+):
+    """What the network trains on: recorded or mirrored stacks, each shifted by one offset for
+    all its frames, with the next ``chunk`` actions of that stack (mirrored keys if mirrored)."""
+    import hashlib
+
+    from bc_gym.agents.data import open_datasets, split
+    from bc_gym.datasets.torch import StackDataset
+
+    pad, chunk = 2, 3
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    forward = CNNPolicy.forward
+
+    def watch(self, x, targets=None):
+        if targets is not None and self.training:
+            seen.append((x.clone(), targets.clone()))
+        return forward(self, x, targets)
+
+    monkeypatch.setattr(CNNPolicy, "forward", watch)
+    cfg = CNNBCConfig(**TINY, mirror="left:right", augment_pad=pad, chunk=chunk)
+    CNNBCAgent.train(
+        [tiny_dataset], tmp_path, tiny_train_config(val_fraction=0.5, steps_per_epoch=10), cfg
+    )
+    ds = open_datasets([tiny_dataset])
+    perm = torch.from_numpy(ds[0].action_map.mirror_permutation("left:right"))
+    train_ids, _ = split(ds, 0.5, 0)[0]
+    sd = StackDataset(ds[0], cfg.n_stack, cfg.spacing_s, episodes=train_ids)
+    fut = sd.item_future_actions(chunk)
+    h, w = sd[0][0].shape[1:]
+    labels: dict[bytes, set] = {}  # every shifted stack -> its possible label rows
+    for i in range(len(sd)):
+        x = sd[i][0]
+        for flipped, y in ((x, fut[i]), (x.flip(-1), torch.where(fut[i] >= 0, perm[fut[i]], -1))):
+            padded = torch.nn.functional.pad(flipped[None].float(), (pad,) * 4, mode="replicate")
+            for dy in range(2 * pad + 1):
+                for dx in range(2 * pad + 1):
+                    crop = padded[0, :, dy : dy + h, dx : dx + w].to(torch.uint8)
+                    key = hashlib.sha1(crop.numpy().tobytes()).digest()
+                    labels.setdefault(key, set()).add((tuple(y.tolist()), (dy, dx) != (pad, pad)))
+    shifted = 0
+    for x, y in seen:
+        assert y.shape == (len(x), chunk)
+        for xi, yi in zip(x, y, strict=True):
+            found = labels.get(hashlib.sha1(xi.numpy().tobytes()).digest())
+            assert found, "a training stack is no shifted recorded or mirrored stack"
+            assert tuple(yi.tolist()) in {lab for lab, _ in found}
+            shifted += any(moved for _, moved in found)
+    assert shifted > 0.8 * sum(len(x) for x, _ in seen)
