@@ -119,6 +119,8 @@ class GPTConfig:
     """Dropout on embeddings, attention and MLP outputs."""
     aux_next_latent: float = 0.0
     """Weight of the next-latent prediction loss (0: no world-model head)."""
+    chunk: int = 1
+    """Actions predicted at each position: the frame's own and the next ``chunk - 1`` steps'."""
 
 
 class GPT(nn.Module):
@@ -133,7 +135,7 @@ class GPT(nn.Module):
         self.drop = nn.Dropout(config.dropout)
         self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
         self.ln_f = nn.LayerNorm(config.n_embd)
-        self.head = nn.Linear(config.n_embd, config.n_actions)
+        self.head = nn.Linear(config.n_embd, config.n_actions * config.chunk)
         self.next_head = (  # the world-model head exists only when its loss is used
             nn.Linear(config.n_embd, config.latent_dim) if config.aux_next_latent > 0 else None
         )
@@ -166,10 +168,13 @@ class GPT(nn.Module):
         Args:
             z: frame latents ``(B, T, latent_dim)`` (raw VAE means; normalised here).
             prev: previous actions ``(B, T)`` long, ``n_actions`` meaning "none".
-            targets: actions ``(B, T)`` long, or None.
+            targets: actions ``(B, T)`` long, or ``(B, T, chunk)`` when ``chunk > 1`` (the
+                frame's action, then the next steps'); -1 marks a missing label (past an
+                episode's end), left out of the loss. None: no loss.
 
         Returns:
-            ``(logits (B, T, n_actions), loss or None)``.
+            ``(logits, loss or None)``: logits ``(B, T, n_actions)``, or
+            ``(B, T, chunk, n_actions)`` when ``chunk > 1``.
         """
         B, T, _ = z.size()
         assert T <= self.config.block_size, f"sequence of {T} > block_size"
@@ -180,11 +185,16 @@ class GPT(nn.Module):
         for block in self.h:
             x = block(x)
         x = self.ln_f(x)  # (B, T, n_embd)
-        logits = self.head(x)  # (B, T, n_actions)
+        logits = self.head(x)  # (B, T, chunk * n_actions)
+        if self.config.chunk > 1:
+            logits = logits.view(B, T, self.config.chunk, -1)  # (B, T, chunk, n_actions)
         if targets is None:
             return logits, None
         loss = F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)), targets.reshape(-1), weight=self.class_weight
+            logits.reshape(-1, logits.size(-1)),
+            targets.reshape(-1),
+            weight=self.class_weight,
+            ignore_index=-1,
         )
         if self.next_head is not None and T > 1:
             pred = self.next_head(x[:, :-1])  # (B, T-1, z): the next frame's latent
@@ -256,6 +266,55 @@ class LatentGPTConfig:
     from above; it doubles the situations 20 demonstrations show). Empty: off."""
     vae_path: str = ""
     """Reuse the VAE of this run folder (``vae/`` inside a latent-gpt run) instead of training."""
+    encoder_train: str = "frozen"
+    """How the GPT stage treats the frame encoder. ``frozen``: the VAE is fixed and every
+    frame's latent is computed once (cached), so the action loss never shapes what the encoder
+    keeps. ``finetune``: end to end; each training step encodes the raw frames of its windows
+    with the VAE's encoder (the trained VAE is the initialisation) and the action loss trains
+    encoder and GPT together (``act()`` is unchanged: one new frame encoded per step). It costs
+    one encoder pass per frame of every window: see ``finetune_batch_size``."""
+    finetune_batch_size: int = 32
+    """``finetune`` only: windows per training step (each holds ``context`` frames to encode);
+    0: ``TrainConfig.batch_size``. The ``frozen`` GPT stage uses ``TrainConfig.batch_size``."""
+    finetune_grad_frames: int = 0
+    """``finetune`` only: the newest this many frames of each window train the encoder; the
+    older ones are encoded without gradients (about a third of their cost). 0: all frames."""
+    recon_weight: float = 0.0
+    """``finetune`` only: weight of the VAE loss (reconstruction + ``beta`` x KL) of the newest
+    frame of each window, added to the action loss so that the encoder keeps the whole frame. 0:
+    the action loss alone (the decoder is then left as the VAE stage trained it). The VAE loss
+    is summed over pixels (~10^2-10^3 per frame against ~1 for the action cross-entropy): the
+    balance of the VAE stage (``vae_action_weight=20`` against a weight of 1) is 0.05."""
+    augment_pad: int = 0
+    """Random shifts of up to this many pixels (RAD / DrQ; border pixels repeated) of the
+    training frames: of every VAE batch, and in ``finetune`` mode of every GPT window (one
+    shift for all frames of a window, so the motion between them is kept). The ``frozen`` GPT
+    stage learns from cached latents of unshifted frames. 0: off."""
+    chunk: int = 1
+    """Action chunking (ACT): every position predicts the actions of its own step and of the
+    next ``chunk - 1`` steps (ticks of the recording clock); ``act()`` combines the overlapping
+    predictions for the current step with a temporal ensemble (``ensemble_coeff``). 1: off."""
+    ensemble_coeff: float = 0.01
+    """Temporal ensembling weight ``exp(-coeff * i)``, ``i = 0`` for the oldest prediction of a
+    step (ACT's convention; 0: a plain mean; larger: the older predictions count more). Used
+    when ``chunk > 1``."""
+
+    def __post_init__(self) -> None:
+        if self.encoder_train not in ("frozen", "finetune"):
+            raise ValueError(
+                f"encoder_train must be 'frozen' or 'finetune', actual value: "
+                f"{self.encoder_train!r}"
+            )
+        for name in ("finetune_batch_size", "finetune_grad_frames", "augment_pad"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, actual value: {value!r}")
+        if not isinstance(self.chunk, int) or self.chunk < 1:
+            raise ValueError(
+                f"chunk must be an integer >= 1 (1: no chunking), actual value: {self.chunk!r}"
+            )
+        if self.recon_weight < 0:
+            raise ValueError(f"recon_weight must be >= 0, actual value: {self.recon_weight!r}")
 
 
 @register_agent("latent-gpt")
@@ -309,12 +368,17 @@ class LatentGPTAgent(Agent):
             n_embd=c.n_embd,
             dropout=c.dropout,
             aux_next_latent=c.aux_next_latent,
+            chunk=c.chunk,
         )
 
     def reset(self) -> None:
-        """Forget the latent cache and the previous action."""
+        """Forget the latent cache, the previous action and the ensembled action chunks."""
         self._cache: OrderedDict[bytes, tuple[torch.Tensor, int]] = OrderedDict()
         self._last = self.action_map.n  # "none"
+        if self.config.chunk > 1:
+            from bc_gym.agents.chunking import TemporalEnsembler
+
+            self._ensembler = TemporalEnsembler(self.config.chunk, self.config.ensemble_coeff)
 
     @torch.inference_mode()
     def _act(self, obs: np.ndarray) -> int:
@@ -334,8 +398,12 @@ class LatentGPTAgent(Agent):
                 self._cache.popitem(last=False)
         z = torch.stack([self._cache[k][0] for k in keys])[None]  # (1, T, z)
         prev = torch.tensor([[self._cache[k][1] for k in keys]], device=self.device)  # (1, T)
-        logits, _ = self.gpt(z, prev)
-        action = int(logits[0, -1].argmax())
+        logits, _ = self.gpt(z, prev)  # (1, T, n_actions) or (1, T, chunk, n_actions)
+        if self.config.chunk > 1:  # this step's share of the chunks predicted so far
+            probs = self._ensembler.update(logits[0, -1].softmax(-1).cpu().numpy())
+            action = int(np.argmax(probs))  # probs: (n_actions,)
+        else:
+            action = int(logits[0, -1].argmax())
         # A GPT trained without the token (dropout 1) sees "none" at play time too.
         self._last = action if self.config.prev_action_dropout < 1.0 else self._none
         return action
@@ -401,6 +469,19 @@ class _Latents:
         labels = np.concatenate([np.append(a, -1) for a in self.actions])
         win = np.concatenate([w + o for w, o in zip(self.windows, offs[:-1], strict=False)])
         return mu, sd, prev, torch.from_numpy(labels), torch.from_numpy(win)
+
+    def chunk_labels(self, k: int) -> torch.Tensor:
+        """``(N, k)`` labels of each frame and of the ``k - 1`` next ones (-1 past an episode).
+
+        Frame ``j``'s row is the action of steps ``j, j+1, ..., j+k-1`` of its episode, in the
+        order of :meth:`flat`.
+        """
+        rows = []
+        for a, m in zip(self.actions, self.mu, strict=False):
+            lab = np.full(len(m) + k, -1, np.int64)  # -1: the last frame and past the end
+            lab[: len(a)] = a
+            rows.append(np.stack([lab[i : i + len(m)] for i in range(k)], axis=1))  # (n, k)
+        return torch.from_numpy(np.concatenate(rows))
 
 
 def _latents(vae: VAE, eps: Any, context: int, spacing_s: float, none: int, dev) -> _Latents:
@@ -468,15 +549,19 @@ def train_vae(
     val_frames: np.ndarray,
     action_weight: float = 0.0,
     mirror: str = "",
+    augment_pad: int = 0,
 ) -> tuple[VAE, list[dict]]:
     """Train a VAE on the train episodes' frames, drawn by the cluster-balanced sampler.
 
     ``mirror`` (``"left:right"``) flips a random half of every batch left-right and exchanges
     those keys in the labels (see ``LatentGPTConfig.mirror``). ``action_weight > 0`` adds a
     linear action head on the latent mean (see ``LatentGPTConfig.vae_action_weight``).
+    ``augment_pad > 0`` shifts every training frame by up to that many pixels (see
+    ``LatentGPTConfig.augment_pad``); validation frames are never shifted.
     """
     from torch.utils.data import DataLoader
 
+    from bc_gym.agents.augment import random_shift
     from bc_gym.agents.training import fit, world
     from bc_gym.agents.vae import save_grids
     from bc_gym.datasets.torch import FrameDataset, cluster_balanced_sampler
@@ -525,6 +610,7 @@ def train_vae(
             x = torch.where(mask[:, None, None, None], x.flip(-1), x)
             if y is not None:
                 y = torch.where(mask & (y >= 0), perm[y.clamp(min=0)], y)
+        x = random_shift(x, augment_pad, gen)
         return net(x.to(device), None if y is None else y.to(device), action_weight)
 
     def validate(model: nn.Module) -> dict[str, float]:
@@ -552,6 +638,49 @@ def train_vae(
     return vae.eval(), history
 
 
+class _EndToEnd(nn.Module):
+    """The VAE's encoder and the GPT trained together on windows of raw frames.
+
+    The decoder takes part only through the auxiliary VAE loss (``recon_weight > 0``); without
+    it the decoder's parameters are frozen (no gradient, so the optimizer leaves them alone).
+    """
+
+    def __init__(
+        self,
+        vae: VAE,
+        gpt: GPT,
+        sample_latents: bool,
+        recon_weight: float,
+        grad_frames: int,
+    ) -> None:
+        super().__init__()
+        self.vae, self.gpt = vae, gpt
+        self.sample_latents, self.recon_weight = sample_latents, recon_weight
+        self.grad_frames = grad_frames
+        for part in (vae.from_z, vae.decoder):
+            part.requires_grad_(recon_weight > 0)
+
+    def forward(self, x: torch.Tensor, prev: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The training loss of windows ``x`` ``(B, T, C, H, W)`` uint8, oldest frame first."""
+        B, T = x.shape[:2]
+        g = T if self.grad_frames <= 0 else min(self.grad_frames, T)
+        mu, logvar = self.vae.encode(x[:, T - g :].flatten(0, 1))  # (B*g, z) each
+        mu, logvar = mu.view(B, g, -1), logvar.view(B, g, -1)  # (B, g, z)
+        if g < T:  # the older frames: encoded, but the encoder learns from the newest only
+            with torch.no_grad():
+                mu0, lv0 = self.vae.encode(x[:, : T - g].flatten(0, 1))
+            mu = torch.cat([mu0.view(B, T - g, -1), mu], dim=1)  # (B, T, z)
+            logvar = torch.cat([lv0.view(B, T - g, -1), logvar], dim=1)
+        z = mu
+        if self.sample_latents:
+            z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # (B, T, z)
+        _, loss = self.gpt(z, prev, targets)
+        if self.recon_weight > 0:  # the VAE loss of the newest frame of each window
+            _, rec = self.vae.loss_from_stats(x[:, -1], mu[:, -1], logvar[:, -1])
+            loss = loss + self.recon_weight * rec
+        return loss
+
+
 def train(
     datasets: list[Any], out: str | Path, cfg: TrainConfig, config: LatentGPTConfig
 ) -> LatentGPTAgent:
@@ -559,10 +688,14 @@ def train(
 
     Stages: (1) the VAE (or ``config.vae_path``), with reconstruction grids, per-cluster error
     and a linear probe in ``out/vae/``; (2) latents of every frame, once; (3) the GPT on windows
-    of ``context`` latents spaced ``spacing_s``, early-stopped on held-out macro-F1.
+    of ``context`` frames spaced ``spacing_s``, early-stopped on held-out macro-F1: on the
+    cached latents (``encoder_train="frozen"``), or end to end on the frames, the encoder
+    included (``"finetune"``: the latents of stage 2 then only set the GPT's normalisation and
+    the VAE report; the frames of the training windows are held in memory once more).
     """
     import json
 
+    from bc_gym.agents.augment import random_shift
     from bc_gym.agents.base import load_agent
     from bc_gym.agents.data import load_episodes, open_datasets, split
     from bc_gym.agents.training import (
@@ -574,6 +707,7 @@ def train(
         setup_torch,
         world,
     )
+    from bc_gym.agents.vae import encode_frames
 
     out = Path(out)
     device = setup_torch(cfg)
@@ -584,6 +718,8 @@ def train(
     val_eps = load_episodes(datasets, [v for _, v in ids])
     agent = LatentGPTAgent(datasets[0].action_map, tuple(datasets[0].obs_shape), config)
     t0 = time.perf_counter()
+    finetune = config.encoder_train == "finetune"
+    val_frames = np.concatenate(val_eps.frames)
     # 1. VAE
     vae_dir = out / "vae"
     if config.vae_path:
@@ -608,9 +744,10 @@ def train(
             config.vae_steps_per_epoch,
             config.vae_batch_size,
             config.vae_lr,
-            np.concatenate(val_eps.frames),
+            val_frames,
             action_weight=config.vae_action_weight,
             mirror=config.mirror,
+            augment_pad=config.augment_pad,
         )
         agent.vae.load_state_dict(vae.state_dict())
     agent.vae.to(device).eval()
@@ -622,6 +759,9 @@ def train(
     lat_va = _latents(agent.vae, val_eps, config.context, config.spacing_s, none, device)
     mu, sd, prev, labels, win = lat_tr.flat()
     vmu, _, vprev, vlabels, vwin = lat_va.flat()
+    # Targets: the frame's action, or (chunk > 1) the frame's and the next steps' actions.
+    targets = lat_tr.chunk_labels(config.chunk) if config.chunk > 1 else labels
+    vtargets = lat_va.chunk_labels(config.chunk) if config.chunk > 1 else vlabels
     if is_main() and not config.vae_path:
         report = vae_report(agent.vae, train_eps, val_eps, lat_tr, lat_va, agent.action_map.n)
         (vae_dir / "report.json").write_text(json.dumps(report, indent=2))
@@ -637,7 +777,13 @@ def train(
     rank, n_proc = world()
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
     n_win = len(win)
-    per_epoch = cfg.steps_per_epoch or max(1, n_win // (cfg.batch_size * n_proc))
+    batch_size = cfg.batch_size
+    if finetune:
+        batch_size = config.finetune_batch_size or cfg.batch_size
+        # Frames (N, H, W, C) uint8 in the order of the latents; the episodes' copies go.
+        frames = torch.from_numpy(np.concatenate(train_eps.frames))
+        train_eps.frames = []
+    per_epoch = cfg.steps_per_epoch or max(1, n_win // (batch_size * n_proc))
 
     def batches(epoch: int):
         class _B:
@@ -646,27 +792,45 @@ def train(
 
             def __iter__(self):
                 for _ in range(per_epoch):
-                    yield torch.randint(0, n_win, (cfg.batch_size,), generator=gen)
+                    yield torch.randint(0, n_win, (batch_size,), generator=gen)
 
         return _B()
+
+    def drop_prev(p: torch.Tensor) -> torch.Tensor:
+        if config.prev_action_dropout > 0:
+            drop = torch.rand(p.shape, generator=gen) < config.prev_action_dropout
+            p = p.masked_fill(drop, none)
+        return p
 
     def step_loss(net: nn.Module, rows: torch.Tensor) -> torch.Tensor:
         w = win[rows]  # (B, T) frame indices
         z = mu[w]
         if config.sample_latents:
             z = z + sd[w] * torch.randn(z.shape, generator=gen)
-        p = prev[w]
-        if config.prev_action_dropout > 0:
-            drop = torch.rand(p.shape, generator=gen) < config.prev_action_dropout
-            p = p.masked_fill(drop, none)
-        return net(z.to(device), p.to(device), labels[w].to(device))[1]
+        p = drop_prev(prev[w])
+        return net(z.to(device), p.to(device), targets[w].to(device))[1]
+
+    def step_loss_finetune(net: nn.Module, rows: torch.Tensor) -> torch.Tensor:
+        w = win[rows]  # (B, T) frame indices
+        B, T = w.shape
+        x = frames[w].permute(0, 1, 4, 2, 3)  # (B, T, C, H, W) uint8
+        # One shift per window (all its frames), so the motion between frames is kept.
+        x = random_shift(x.reshape(B, -1, *x.shape[3:]), config.augment_pad, gen)
+        x = x.reshape(B, T, -1, *x.shape[2:])  # (B, T, C, H, W)
+        p = drop_prev(prev[w])
+        return net(x.to(device), p.to(device), targets[w].to(device))
 
     def validate(model: nn.Module) -> dict[str, float]:
+        net, z = model, vmu
+        if finetune:  # the encoder moved: encode the held-out frames again
+            net = model.gpt
+            z = torch.from_numpy(encode_frames(model.vae, val_frames, device=device)[0])
         preds, loss, n = [], 0.0, 0
         for i in range(0, len(vwin), 2048):
             w = vwin[i : i + 2048]
-            logits, l_ = model(vmu[w].to(device), vprev[w].to(device), vlabels[w].to(device))
-            preds.append(logits[:, -1].argmax(-1).cpu())
+            logits, l_ = net(z[w].to(device), vprev[w].to(device), vtargets[w].to(device))
+            last = logits[:, -1] if config.chunk == 1 else logits[:, -1, 0]  # (b, n_actions)
+            preds.append(last.argmax(-1).cpu())
             loss, n = loss + float(l_) * len(w), n + len(w)
         y = vlabels[vwin[:, -1]].numpy()
         m = classification_metrics(y, torch.cat(preds).numpy(), none)
@@ -675,7 +839,19 @@ def train(
     gcfg = TrainConfig(**cfg.__dict__)
     if cfg.time_budget_s > 0:
         gcfg.time_budget_s = max(1.0, cfg.time_budget_s - (time.perf_counter() - t0))
-    gpt_hist = fit(gpt, batches, step_loss, validate, gcfg, out, "gpt")
+    if finetune:
+        model = _EndToEnd(
+            agent.vae,
+            gpt,
+            config.sample_latents,
+            config.recon_weight,
+            config.finetune_grad_frames,
+        ).to(device)
+        gpt_hist = fit(model, batches, step_loss_finetune, validate, gcfg, out, "gpt")
+        agent.vae.requires_grad_(True)
+    else:
+        gpt_hist = fit(gpt, batches, step_loss, validate, gcfg, out, "gpt")
+    agent.vae.to(device).eval()
     agent.gpt.to(device).eval()
     agent.train_history = {"vae": vae_hist, "gpt": gpt_hist}
     if is_main():

@@ -120,6 +120,26 @@ class VAE(nn.Module):
         """:meth:`forward` that also returns the latent means ``(B, latent_dim)``."""
         x = self.to_float(frames)
         mu, logvar = self.encode(x)
+        xr, loss = self.loss_from_stats(x, mu, logvar)
+        return xr, loss, mu
+
+    def loss_from_stats(
+        self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The VAE loss of frames ``x`` already encoded into ``mu, logvar``.
+
+        Used where the encoding is shared with another loss (the latent GPT trained end to end
+        adds it as an auxiliary term).
+
+        Args:
+            x: frames ``(B, C, H, W)`` (uint8 or float in [0, 1]).
+            mu: latent means ``(B, latent_dim)`` of ``x``.
+            logvar: latent log-variances ``(B, latent_dim)``.
+
+        Returns:
+            ``(reconstruction (B, C, H, W), loss)``: the loss is per frame, averaged over ``B``.
+        """
+        x = self.to_float(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
         xr = self.decode(z)
         err = (xr - x) ** 2  # (B, C, H, W)
@@ -132,7 +152,7 @@ class VAE(nn.Module):
                 rec = rec + self.cfg.edge_weight * (gx - gr).abs().flatten(1).sum(-1)
         kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(-1)
         loss = (rec + self.cfg.beta * kl).mean()
-        return xr, loss, mu
+        return xr, loss
 
 
 def chw(frames: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -53,3 +53,16 @@ def test_encode_errors_grids_and_probe(tmp_path):
     assert probe["probe_train_frames"] == 150
     sample = linear_probe(z[:150], y[:150], z[150:], y[150:], 2, max_train=40)
     assert sample["probe_acc"] > 0.8 and sample["probe_train_frames"] == 40
+
+
+def test_loss_from_stats_is_the_forward_loss():
+    """The end-to-end GPT reuses an encoding: the same loss as encoding inside ``forward``."""
+    torch.manual_seed(42)
+    vae = VAE(VAEConfig(obs_shape=(32, 32, 3), latent_dim=4, channels=(4, 4, 8, 8))).eval()
+    x = torch.randint(0, 255, (3, 3, 32, 32), dtype=torch.uint8)
+    _, loss = vae(x)
+    mu, logvar = vae.encode(x)
+    _, again = vae.loss_from_stats(x, mu, logvar)
+    assert float(again) == pytest.approx(float(loss))
+    _, other = vae.loss_from_stats(x, mu + 1.0, logvar)
+    assert float(other) != pytest.approx(float(loss))
