@@ -45,7 +45,9 @@ class TrainConfig:
     patience: int = 5
     """Stop after this many epochs without improvement of the monitored metric (0: never)."""
     val_fraction: float = 0.2
-    """Fraction of episodes held out for validation (split by episode, never by frame)."""
+    """Share held out for validation: whole episodes when there are enough, else the last part
+    of each episode (``bc_gym.agents.data.split``). 0: no validation; the last epoch's weights
+    are kept."""
     seed: int = 0
     """Seed of the split, the samplers, the initial weights and dropout."""
     device: str = "cpu"
@@ -63,17 +65,46 @@ class TrainConfig:
     after every step, e.g. 0.999); validation, the kept best epoch and the saved weights are
     then the averaged ones. 0: off (the raw weights)."""
 
+    obs_size: tuple[int, int] | None = None
+    """``(height, width)`` the pixel agents see, frames resized on load; sides multiples of 16
+    of at least 48. None: recorded frames that suit every agent as they are (the 64x64
+    recipes), others scaled to 96 pixels on the long side (``bc_gym.datasets.views``)."""
+
     def __post_init__(self) -> None:
+        from bc_gym.errors import ConfigError  # a wrong value a user typed: one-line CLI error
+
         if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, actual value: {self.epochs!r}")
+            raise ConfigError(f"epochs must be >= 1, actual value: {self.epochs!r}")
+        if self.steps_per_epoch < 0:
+            raise ConfigError(
+                f"steps_per_epoch must be >= 0 (0: one pass), actual value: "
+                f"{self.steps_per_epoch!r}"
+            )
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, actual value: {self.batch_size!r}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in (0, 1), actual value: {self.val_fraction!r}")
+            raise ConfigError(f"batch_size must be >= 1, actual value: {self.batch_size!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be > 0, actual value: {self.lr!r}")
+        if self.patience < 0:
+            raise ConfigError(
+                f"patience must be >= 0 (0: never stop early), actual value: {self.patience!r}"
+            )
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(
+                f"val_fraction must be in [0, 1) (0: no validation), actual value: "
+                f"{self.val_fraction!r}"
+            )
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be 'cpu' or 'cuda', actual value: {self.device!r}")
+            raise ConfigError(f"device must be 'cpu' or 'cuda', actual value: {self.device!r}")
+        if self.time_budget_s < 0:
+            raise ConfigError(
+                f"time_budget_s must be >= 0 (0: no budget), actual value: {self.time_budget_s!r}"
+            )
+        if self.obs_size is not None:
+            from bc_gym.datasets.views import check_obs_size
+
+            self.obs_size = check_obs_size(self.obs_size)
         if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(
+            raise ConfigError(
                 f"ema_decay must be in [0, 1) (0: off, e.g. 0.999), actual value: "
                 f"{self.ema_decay!r}"
             )
@@ -121,7 +152,11 @@ def setup_torch(cfg: TrainConfig) -> torch.device:
     if cfg.num_threads > 0:
         torch.set_num_threads(cfg.num_threads)
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was requested but torch sees no CUDA GPU; use --device cpu")
+        from bc_gym.errors import ConfigError
+
+        raise ConfigError(
+            "device 'cuda' was requested but torch sees no CUDA GPU; use --device cpu"
+        )
     if cfg.device.startswith("cuda") and world()[1] > 1:
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return torch.device(cfg.device)
@@ -283,14 +318,15 @@ def fit(
     mode: str = "max",
     on_epoch_end: Callable[[nn.Module, int], None] | None = None,
 ) -> list[dict]:
-    """Train ``model`` in place and leave the best weights in it.
+    """Train ``model`` in place; leave the best weights in it (without validation: the last).
 
     Args:
         model: the module (on its device already).
         batches: ``batches(epoch)`` gives the epoch's mini-batches (an iterable with ``len``).
         step_loss: ``step_loss(module, batch)`` returns the scalar loss to minimise (the module
             is the DDP wrapper under torchrun).
-        validate: returns the epoch's metrics; must include ``monitor``.
+        validate: returns the epoch's metrics; must include ``monitor``. Not called when
+            ``cfg.val_fraction`` is 0 (nothing held out): every epoch then counts as the best.
         cfg: the shared options.
         out: the run folder (metrics, curves and resume state go there).
         name: prefix of the files written (``vae``, ``gpt``, ``cnn``...).
@@ -365,14 +401,17 @@ def fit(
         sched.step()
         model.eval()
         evaluated.eval()
-        with torch.no_grad():
-            metrics = validate(evaluated)
+        with torch.no_grad():  # val_fraction=0: nothing was held out, nothing to validate
+            metrics = validate(evaluated) if cfg.val_fraction > 0 else {}
         row = {"epoch": epoch + 1, "steps": steps, "time_s": round(time.perf_counter() - t0, 2)}
         row["train_loss"] = total / max(n, 1)
         row.update(metrics)
         history.append(row)
-        value = metrics[monitor]
-        improved = value > best if mode == "max" else value < best
+        if cfg.val_fraction > 0:
+            value = metrics[monitor]
+            improved = value > best if mode == "max" else value < best
+        else:  # without validation the last epoch's weights are kept
+            value, improved = best, True
         if improved:
             best, bad = value, 0
             best_state = {k: v.detach().clone() for k, v in evaluated.state_dict().items()}

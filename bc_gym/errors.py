@@ -7,7 +7,16 @@ from __future__ import annotations
 
 
 class BcGymError(Exception):
-    """Base class of every bc-gym error."""
+    """Base class of every bc-gym error.
+
+    The ``bc-gym`` command prints these as one line (``error: ...``) and exits with status 2;
+    any other exception is a bug and keeps its traceback.
+    """
+
+
+# Option errors
+class ConfigError(BcGymError, ValueError):
+    """An option or config value is malformed or out of range (a CLI option, ``--set``)."""
 
 
 # Environment and platform errors
@@ -43,6 +52,10 @@ class DatasetFormatError(BcGymError):
 
 class DatasetExistsError(BcGymError, FileExistsError):
     """Refusing to overwrite an existing dataset."""
+
+
+class DatasetError(BcGymError, ValueError):
+    """Valid datasets that cannot be used as asked: they disagree, or hold too little."""
 
 
 # Agent errors
