@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from bc_gym.evaluation import EvalResult, agent_policy, run_episodes
+from bc_gym.evaluation import EvalResult, agent_policy, mean_ci95, run_episodes
 
 BENCH_VERSION = 1
 UNTRAINED = ("random", "majority")  # nothing to learn: no budget applies
@@ -87,6 +87,9 @@ class BenchConfig:
     """Headless Gymnasium env for the online part (``None`` with ``title``)."""
     title: str | None = None
     """Play a live window whose title contains this, through ``bc_gym/Screen-v0``."""
+    screen: dict[str, Any] = field(default_factory=dict)
+    """More ``ScreenEnv`` options of the live window: ``region`` (instead of ``title``),
+    ``game_over`` (a detector), ``reset_keys`` (``bc-gym bench`` fills them from its options)."""
     launch_game: bool = False
     """With ``title``: start the built-in HighwayRacer window for each agent (``WindowProcess``)."""
     max_steps: int = 0
@@ -125,10 +128,10 @@ class BenchConfig:
             raise ValueError(f"unknown agents {unknown}; expected some of {agent_names()}")
         if len(set(self.agents)) != len(self.agents):
             raise ValueError(f"agents lists a name twice, actual value: {self.agents!r}")
-        if (self.env_id is None) == (self.title is None):
+        if (self.env_id is None) == (not self.live):
             raise ValueError(
-                f"give exactly one of env_id and title, actual values: {self.env_id!r}, "
-                f"{self.title!r}"
+                f"give exactly one of env_id and title (or screen['region']), actual values: "
+                f"{self.env_id!r}, {self.title!r}"
             )
         if self.launch_game and self.title is None:
             raise ValueError("launch_game=True needs title (the built-in game's window title)")
@@ -146,6 +149,11 @@ class BenchConfig:
             raise ValueError(f"max_steps must be >= 0, actual value: {self.max_steps!r}")
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in (0, 1), actual value: {self.val_fraction!r}")
+
+    @property
+    def live(self) -> bool:
+        """True when the online part plays a live window (``title`` or a ``region``)."""
+        return self.title is not None or self.screen.get("region") is not None
 
     @property
     def online_seeds(self) -> list[int]:
@@ -228,7 +236,8 @@ def agent_env(
         env_id: a registered Gymnasium id, e.g. ``bc_gym/HighwayRacer-v0``.
         title: or the title (a part of it) of a live window.
         fps: control and capture rate of a live window.
-        **kwargs: more options of ``gym.make``.
+        **kwargs: more options of ``gym.make`` (live: of ``ScreenEnv``, e.g. ``region`` instead
+            of ``title``, ``game_over``, ``reset_keys``).
 
     Raises:
         ValueError: neither or both of ``env_id``/``title``, or a frame shape the agent was not
@@ -239,15 +248,17 @@ def agent_env(
     import bc_gym  # noqa: F401  (registers the envs)
     from bc_gym.wrappers import TimedFrameStack
 
-    if (env_id is None) == (title is None):
+    live = title is not None or kwargs.get("region") is not None  # a window, or a region
+    if (env_id is None) == (not live):
         raise ValueError(
-            f"give exactly one of env_id and title, actual values: {env_id!r}, {title!r}"
+            f"give exactly one of env_id and title (or region=), actual values: {env_id!r}, "
+            f"{title!r}"
         )
     h, w, c = agent.obs_shape
-    if title is not None:
+    if live:
         from bc_gym.games.highway.window import TITLE
 
-        game = "highway" if title.lower() in TITLE.lower() else None
+        game = "highway" if title is not None and title.lower() in TITLE.lower() else None
         env = gym.make(
             "bc_gym/Screen-v0",
             game=game,
@@ -445,18 +456,24 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
         if cfg.progress:
             print(f"  {name}: accuracy {m['acc']:.3f}, macro-F1 {m['f1']:.3f}", flush=True)
 
-    where = cfg.env_id or f"window {cfg.title!r}"
+    region = cfg.screen.get("region")
+    where = cfg.env_id or (f"window {cfg.title!r}" if region is None else f"region {region}")
     say(f"4/4 online: {cfg.seeds} episode(s) per agent on {where}", cfg.progress)
     for row in rows:
         res = play_online(cfg, agents[row["agent"]], row["agent"])
         row["online"] = res.summary()
+        row["online"]["seconds"] = res.seconds
+        row["online"]["seconds_ci95"] = mean_ci95(res.seconds)[1]
         if cfg.progress:
             s = row["online"]
+            secs = ", ".join(f"{x:.1f}" for x in res.seconds)
             print(
                 f"  {row['agent']}: return {s['mean_return']:.1f} ± {s['ci95']:.1f}, crash "
-                f"rate {s['crash_rate']:.0%}, act() p50 {s['act_p50_ms']:.2f} ms",
+                f"rate {s['crash_rate']:.0%}, act() p50 {s['act_p50_ms']:.2f} ms"
+                + (f"; episodes {secs} s: {s['mean_seconds']:.1f} ± "
+                   f"{s['seconds_ci95']:.1f} s" if cfg.live else ""),
                 flush=True,
-            )
+            )  # fmt: skip
 
     result = {
         "bench_version": BENCH_VERSION,
@@ -477,10 +494,13 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
         "online_env": {
             "env_id": cfg.env_id,
             "title": cfg.title,
+            "region": list(region) if region is not None else None,
+            "game_over": repr(cfg.screen["game_over"]) if "game_over" in cfg.screen else None,
+            "reset_keys": list(cfg.screen["reset_keys"]) if "reset_keys" in cfg.screen else None,
             "seeds": cfg.online_seeds if cfg.env_id else [],
             "episodes": cfg.seeds,
             "max_steps": cfg.max_steps,
-            "fps": cfg.fps if cfg.title else None,
+            "fps": cfg.fps if cfg.live else None,
         },
         "agents": rows,
         "wall_s": time.perf_counter() - t_start,
@@ -504,7 +524,7 @@ def play_online(cfg: BenchConfig, agent: Any, name: str) -> PlayResult:
         kwargs = {}
         if cfg.env_id is not None and cfg.max_steps and "HighwayRacer" in cfg.env_id:
             kwargs["max_steps"] = cfg.max_steps
-        env = agent_env(agent, cfg.env_id, cfg.title, fps=cfg.fps, **kwargs)
+        env = agent_env(agent, cfg.env_id, cfg.title, fps=cfg.fps, **cfg.screen, **kwargs)
         stack.callback(env.close)
         seeds: list[int | None] = list(cfg.online_seeds) if cfg.env_id else [None] * cfg.seeds
         return play_episodes(
@@ -521,7 +541,8 @@ def results_markdown(result: dict[str, Any]) -> str:
     """The ``results.md`` text: machine line, command, setup, offline and online tables."""
     rows = result["agents"]
     env = result["online_env"]
-    where = env["env_id"] or f"live window {env['title']!r} (ScreenEnv, {env['fps']:g} Hz)"
+    live = f"window {env['title']!r}" if env.get("region") is None else f"region {env['region']}"
+    where = env["env_id"] or f"live {live} (ScreenEnv, {env['fps']:g} Hz)"
     seeds = env["seeds"]
     seeds_s = f", seeds {seeds[0]}..{seeds[-1]}" if seeds else ""
     if all(r["agent"] in UNTRAINED for r in rows):
@@ -566,19 +587,21 @@ def results_markdown(result: dict[str, Any]) -> str:
         + (f", max {env['max_steps']} steps" if env["max_steps"] else "")
         + ")",
         "",
-        "| agent | mean return ± 95% CI | crash rate | mean steps | act() p50 / p95 (ms) "
-        "| control Hz | obs age p50 / p95 (ms) |",
-        "|---|---|---|---|---|---|---|",
+        "| agent | mean return ± 95% CI | crash rate | mean steps | mean seconds ± 95% CI "
+        "| act() p50 / p95 (ms) | control Hz | obs age p50 / p95 (ms) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         s = r.get("online", {})
         if not s or not s["episodes"]:
-            lines.append(f"| {r['agent']} | not played | | | | | |")
+            lines.append(f"| {r['agent']} | not played | | | | | | |")
             continue
         ci = _f(s["ci95"], ".1f")
+        sec_ci = _f(s.get("seconds_ci95"), ".1f")
         lines.append(
             f"| {r['agent']} | {s['mean_return']:.1f}{' ± ' + ci if ci else ''} "
             f"| {100 * s['crash_rate']:.0f}% | {s['mean_steps']:.0f} "
+            f"| {_f(s['mean_seconds'], '.1f')}{' ± ' + sec_ci if sec_ci else ''} "
             f"| {_f(s['act_p50_ms'], '.2f')} / {_f(s['act_p95_ms'], '.2f')} "
             f"| {_f(s['control_hz'], '.1f')} "
             f"| {_f(s['obs_age_p50_ms'], '.1f')} / {_f(s['obs_age_p95_ms'], '.1f')} |"
@@ -587,7 +610,8 @@ def results_markdown(result: dict[str, Any]) -> str:
         "",
         "Accuracy and macro-F1: every labelled frame of the held-out episodes, given to act() "
         "as the agent's time-spaced stack; agents that use their previous action see their "
-        "own. Crash rate: episodes that ended by `terminated`. Confusion matrices: "
+        "own. Crash rate: episodes that ended by `terminated`. Mean seconds: game time per "
+        "episode (on a live window, until the game over began). Confusion matrices: "
         "`confusion-AGENT.png`; plots: `returns.png`, `offline.png`.",
     ]
     return "\n".join(lines) + "\n"

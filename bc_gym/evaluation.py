@@ -5,10 +5,11 @@ through :func:`run_episodes` and reports with :meth:`EvalResult.summary`, so the
 the same thing:
 
 * **per episode** (:class:`Episode`): the reset seed, the return, the length in steps and in
-  seconds (game time: ``info["t"]`` at the end minus at the reset when the env reports it,
-  else steps / fps), whether it crashed (``terminated``, not ``truncated`` nor cut at
-  ``max_steps``) and why (``info["crash"]``), and for live envs the achieved control rate
-  (``info["rate"]``) and observation age (``info["act_delay"]``);
+  seconds (game time: the final ``info["episode_s"]`` when the env reports it, as ScreenEnv
+  does, else ``info["t"]`` at the end minus at the reset, else steps / fps), whether it
+  crashed (``terminated``, not ``truncated`` nor cut at ``max_steps``) and why
+  (``info["crash"]``), and for live envs the achieved control rate (``info["rate"]``) and
+  observation age (``info["act_delay"]``);
 * **summary**: mean return with a 95% confidence interval (Student t over episodes), crash rate,
   mean length, ``act()`` latency percentiles, live timings, and the mean as a percentage of a
   reference (e.g. the expert's mean on the same seeds).
@@ -48,8 +49,9 @@ class Episode:
     steps: int
     """Length in steps."""
     seconds: float
-    """Length in game seconds: ``info["t"]`` at the end minus at the reset, else steps / fps
-    (NaN when neither is known)."""
+    """Length in game seconds: the final ``info["episode_s"]`` (ScreenEnv: up to when the game
+    ended), else ``info["t"]`` at the end minus at the reset, else steps / fps (NaN when none
+    is known)."""
     crash: bool
     """The episode ended by ``terminated`` (a truncation or the step limit is no crash)."""
     crash_reason: str = ""
@@ -302,7 +304,9 @@ def run_episodes(
         if bar is not None:
             bar.close()
         t_end = info.get("t")
-        if t_start is not None and t_end is not None:
+        if "episode_s" in info:  # ScreenEnv: up to when the game ended (e.g. the screen froze)
+            seconds = float(info["episode_s"])
+        elif t_start is not None and t_end is not None:
             seconds = float(t_end) - float(t_start)
         else:
             seconds = steps / rate

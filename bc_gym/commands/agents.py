@@ -9,11 +9,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from bc_gym.commands.window_options import (
+    GameOverBox,
+    GameOverImage,
+    GameOverStill,
+    GameOverStillTol,
+    GameOverTol,
+    Region,
+    ResetKeys,
+    Title,
+    WindowOptionError,
+    WindowOptions,
+)
 
 AGENT_CONFIGS = {
     "latent-gpt": ("bc_gym.agents.latent_gpt", "LatentGPTConfig"),
@@ -105,39 +119,143 @@ def train(
         torch.distributed.destroy_process_group()
 
 
-def make_play_env(agent: Any, env_id: str | None, title: str | None, fps: float, **kwargs: Any):
-    """The env ``play`` drives (see :func:`bc_gym.bench.agent_env`), errors as CLI errors."""
+def make_play_env(
+    agent: Any, env_id: str | None, window: WindowOptions | None, fps: float, **kwargs: Any
+):
+    """The env ``play`` drives: ``env_id`` headless, or the live ``window``.
+
+    See :func:`bc_gym.bench.agent_env`; its ``ValueError``s (a frame shape the agent was not
+    trained on, an unknown reset key) become one-line CLI errors.
+    """
     from bc_gym.bench import agent_env
 
+    live = window.env_kwargs() if window is not None else {}
+    title = live.pop("title", None)
     try:
-        return agent_env(agent, env_id, title, fps=fps, **kwargs)
+        return agent_env(agent, env_id, title, fps=fps, **live, **kwargs)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise WindowOptionError(str(exc)) from None
+
+
+def recorded_window(run: Path) -> tuple[str | None, tuple[int, int, int, int] | None, float | None]:
+    """The window RUN's training data was recorded from: ``(title, region, fps)``.
+
+    ``bc-gym train`` stores it in ``RUN/config.json`` as ``recorded_from``
+    (``window_title``, ``region`` and ``fps``, each possibly ``null``).
+
+    Raises:
+        WindowOptionError: RUN does not say (trained on headless data, or before bc-gym
+            stored it): the message says to pass ``--title`` or ``--region``.
+    """
+    from bc_gym.agents.base import read_config
+
+    rec = read_config(run).get("recorded_from")
+    title = rec.get("window_title") if isinstance(rec, dict) else None
+    region = rec.get("region") if isinstance(rec, dict) else None
+    ok_region = (
+        isinstance(region, list) and len(region) == 4 and all(isinstance(v, int) for v in region)
+    )
+    if not (isinstance(title, str) and title) and not ok_region:
+        raise WindowOptionError(
+            f"{run}/config.json does not say which window its training data was recorded "
+            "from: pass --title TEXT or --region X,Y,W,H (or --env ID for a headless env)"
+        )
+    fps = rec.get("fps") if isinstance(rec, dict) else None
+    fps = float(fps) if isinstance(fps, int | float) and math.isfinite(fps) and fps > 0 else None
+    if isinstance(title, str) and title:
+        return title, None, fps
+    return None, tuple(region), fps  # type: ignore[arg-type, return-value]
+
+
+def _pm(mean: float, ci: float, fmt: str = ".1f") -> str:
+    """``12.3 ± 1.2`` (just the mean when the CI is unknown)."""
+    return format(mean, fmt) + ("" if math.isnan(ci) else f" ± {ci:{fmt}}")
 
 
 def play(
     run: Path = typer.Argument(..., help="Run folder written by `bc-gym train`."),
     env_id: str = typer.Option(None, "--env", help="Gymnasium id, e.g. bc_gym/HighwayRacer-v0."),
-    title: str = typer.Option(None, "--title", help="Drive the live window with this title."),
+    title: Title = None,
+    region: Region = None,
+    game_over_image: GameOverImage = None,
+    game_over_box: GameOverBox = None,
+    game_over_tol: GameOverTol = None,
+    game_over_still: GameOverStill = None,
+    game_over_still_tol: GameOverStillTol = None,
+    reset_keys: ResetKeys = None,
     episodes: int = typer.Option(3, help="Episodes to play."),
     seed: int = typer.Option(0, help="Seed of the first episode (then seed+1, ...)."),
     max_steps: int = typer.Option(0, help="Stop an episode after N steps (0: the env's limit)."),
-    fps: float = typer.Option(30.0, help="Control rate for --title."),
+    fps: float = typer.Option(
+        None,
+        help="Control rate on a live window (default: the recording's fps, else 30).",
+        show_default=False,
+    ),
     device: str = typer.Option("cpu", help="cpu or cuda."),
 ) -> None:
-    """Let the agent in RUN play: prints each episode's return and the achieved control rate."""
+    """Let the agent in RUN play a live window (or a headless env with --env).
+
+    Without --title, --region or --env it plays the window its training data was recorded
+    from (RUN/config.json). Episodes end at game over (--game-over-image, --game-over-still;
+    the built-in HighwayRacer's banner by itself) or after --max-steps. On a window it prints
+    each episode's length in seconds and steps, and their mean with a 95% confidence interval
+    (and the return when the game's score is read: the built-in HighwayRacer).
+    """
     import numpy as np
 
     from bc_gym.agents import load_agent
+    from bc_gym.envs.detectors import SurvivalReward
+    from bc_gym.evaluation import mean_ci95
 
+    window = WindowOptions.parse(
+        title=title,
+        region=region,
+        game_over_image=game_over_image,
+        game_over_box=game_over_box,
+        game_over_tol=game_over_tol,
+        game_over_still=game_over_still,
+        game_over_still_tol=game_over_still_tol,
+        reset_keys=reset_keys,
+    )
+    if env_id is not None and (
+        window.has_window or window.has_game_over or window.reset_keys is not None
+    ):
+        raise WindowOptionError(
+            f"--env {env_id} plays a headless env: --title, --region, --game-over-* and "
+            "--reset-keys are for a live window; drop them or drop --env"
+        )
+    if episodes < 1:
+        raise WindowOptionError(f"--episodes must be >= 1, not {episodes}")
+    if max_steps < 0:
+        raise WindowOptionError(f"--max-steps must be >= 0 (0: no limit), not {max_steps}")
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise WindowOptionError(f"--fps must be > 0 steps per second, not {fps:g}")
+    if env_id is None and not window.has_window:
+        rec_title, rec_region, rec_fps = recorded_window(run)
+        window = window.with_window(rec_title, rec_region)
+        fps = fps or rec_fps
+        where = f"title {rec_title!r}" if rec_title else f"region {rec_region}"
+        typer.echo(f"Playing the window the training data was recorded from ({where}).")
+    fps = fps or 30.0
     agent = load_agent(run, device=device)
-    env = make_play_env(agent, env_id, title, fps)
-    typer.echo(f"{agent!r} on {env_id or title!r}")
-    returns = []
+    env = make_play_env(agent, env_id, None if env_id else window, fps)
+    live = env_id is None
+    has_reward = not live or not isinstance(
+        getattr(env.unwrapped, "reward_fn", None), SurvivalReward
+    )
+    where = env_id or window.title or f"region {window.region}"
+    det = getattr(env.unwrapped, "game_over", None)
+    typer.echo(
+        f"{agent!r} on {where!r}"
+        + (f" at {fps:g} Hz; game over: {det!r}" if live else "")
+        + (f"; reset keys: {list(env.unwrapped.reset_keys)}" if live else "")
+    )
+    returns, seconds, lengths = [], [], []
     try:
         for ep in range(episodes):
             agent.reset()
-            obs, _ = env.reset(seed=seed + ep)
+            obs, info = env.reset(seed=seed + ep)
+            t_start = info.get("t")
             total, steps, act_s = 0.0, 0, []
             t0 = time.perf_counter()
             while True:
@@ -150,13 +268,31 @@ def play(
                 if term or trunc or (max_steps and steps >= max_steps):
                     break
             wall = time.perf_counter() - t0
+            if "episode_s" in info:  # ScreenEnv: up to when the game ended (e.g. froze)
+                secs = float(info["episode_s"])
+            elif t_start is not None and "t" in info:  # game time (headless HighwayRacer)
+                secs = float(info["t"]) - float(t_start)
+            else:
+                secs = wall
             returns.append(total)
+            seconds.append(secs)
+            lengths.append(steps)
+            if term:
+                ended = "game over" + (f" ({info['crash']})" if info.get("crash") else "")
+            else:
+                ended = "the env's step limit" if trunc else f"--max-steps {max_steps}"
+            length = f"{secs:.2f} s, {steps} steps"
             typer.echo(
-                f"episode {ep}: return {total:.1f}, {steps} steps, "
-                f"{'crash: ' + str(info.get('crash')) if term else 'no crash'}, "
-                f"control rate {steps / wall:.1f} Hz, act() p50 "
+                f"episode {ep}: "
+                + (f"return {total:.1f}, {length}" if has_reward else length)
+                + f", ended by {ended}, control rate {steps / wall:.1f} Hz, act() p50 "
                 f"{1000 * float(np.median(act_s)):.2f} ms"
             )
     finally:
         env.close()
-    typer.echo(f"mean return {np.mean(returns):.1f} over {len(returns)} episodes")
+    n = len(seconds)
+    typer.echo(
+        f"episode length {_pm(*mean_ci95(seconds), '.2f')} s (mean ± 95% CI over {n} "
+        f"episodes), {np.mean(lengths):.0f} steps on average"
+        + (f"; return {_pm(*mean_ci95(returns))}" if has_reward else "")
+    )

@@ -8,6 +8,19 @@ from typing import Any
 
 import typer
 
+from bc_gym.commands.window_options import (
+    GameOverBox,
+    GameOverImage,
+    GameOverStill,
+    GameOverStillTol,
+    GameOverTol,
+    Region,
+    ResetKeys,
+    Title,
+    WindowOptionError,
+    WindowOptions,
+)
+
 
 def _command_line() -> str:
     """The command as typed (``bc-gym bench ...``), or a note when called from Python."""
@@ -43,7 +56,14 @@ def bench(
     env_id: str = typer.Option(
         None, "--env", help="Headless env for the online part (default bc_gym/HighwayRacer-v0)."
     ),
-    title: str = typer.Option(None, "--title", help="Play this live window instead (ScreenEnv)."),
+    title: Title = None,
+    region: Region = None,
+    game_over_image: GameOverImage = None,
+    game_over_box: GameOverBox = None,
+    game_over_tol: GameOverTol = None,
+    game_over_still: GameOverStill = None,
+    game_over_still_tol: GameOverStillTol = None,
+    reset_keys: ResetKeys = None,
     launch_game: bool = typer.Option(
         False, help="With --title: start the built-in HighwayRacer window for each agent."
     ),
@@ -65,8 +85,9 @@ def bench(
     """Train AGENTS on DATASET... under one budget; score them offline and online.
 
     Offline: held-out action accuracy, macro-F1 and confusion matrices. Online: mean return
-    (95% CI), crash rate and act() latency on a headless env (--env) or a live window
-    (--title). Writes RESULTS/results.md, results.json and PNG plots.
+    and episode seconds (95% CI), crash rate and act() latency on a headless env (--env) or a
+    live window (--title or --region, ending episodes as `bc-gym play` does: --game-over-*,
+    --reset-keys, --max-steps). Writes RESULTS/results.md, results.json and PNG plots.
     """
     if suite:
         from bc_gym.bench import run_suite
@@ -74,10 +95,27 @@ def bench(
         raise typer.Exit(run_suite())
     if not datasets:
         raise typer.BadParameter("give at least one DATASET folder (or --suite)")
-    if env_id is not None and title is not None:
-        raise typer.BadParameter("give --env ID or --title TEXT, not both")
-    if title is None and env_id is None:
+    window = WindowOptions.parse(
+        title=title,
+        region=region,
+        game_over_image=game_over_image,
+        game_over_box=game_over_box,
+        game_over_tol=game_over_tol,
+        game_over_still=game_over_still,
+        game_over_still_tol=game_over_still_tol,
+        reset_keys=reset_keys,
+    )
+    if env_id is not None and window.has_window:
+        raise typer.BadParameter("give --env ID or --title TEXT (or --region), not both")
+    if not window.has_window and (window.has_game_over or window.reset_keys is not None):
+        raise WindowOptionError(
+            "--game-over-* and --reset-keys are for a live window: add --title TEXT or "
+            "--region X,Y,W,H"
+        )
+    if not window.has_window and env_id is None:
         env_id = "bc_gym/HighwayRacer-v0"
+    screen = window.env_kwargs()
+    screen.pop("title", None)
     from bc_gym.bench import BenchConfig, run_bench
 
     names = tuple(a.strip() for a in agents.split(",") if a.strip())
@@ -88,7 +126,8 @@ def bench(
             budget_s=budget,
             seeds=seeds,
             env_id=env_id,
-            title=title,
+            title=window.title,
+            screen=screen,
             launch_game=launch_game,
             max_steps=max_steps,
             fps=fps,

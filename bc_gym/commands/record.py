@@ -5,6 +5,7 @@ See ``docs/recording.md`` for the walkthrough. Heavy modules are imported inside
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -12,10 +13,22 @@ from typing import Any
 
 import typer
 
+from bc_gym.commands.window_options import (
+    GameOverBox,
+    GameOverImage,
+    GameOverStill,
+    GameOverStillTol,
+    GameOverTol,
+    Region,
+    Title,
+    WindowOptionError,
+    WindowOptions,
+)
+
 
 def find_region(
-    title: str = typer.Option(None, "--title", help="Pick the window whose title contains TEXT."),
-    region: str = typer.Option(None, "--region", help="Check a raw region X,Y,W,H instead."),
+    title: Title = None,
+    region: Region = None,
     pick: bool = typer.Option(
         False, "--pick", help="Interactive: point at two corners with the mouse (Enter each)."
     ),
@@ -24,19 +37,47 @@ def find_region(
         "--png",
         help="Screenshot prefix: writes PREFIX.png (the region) and PREFIX-screen.png.",
     ),
+    save_game_over: Path = typer.Option(
+        None,
+        "--save-game-over",
+        metavar="PNG",
+        help="Also save the window (or region) as a game-over reference for "
+        "--game-over-image, grabbed after --delay seconds.",
+    ),
+    delay: float = typer.Option(
+        0.0, "--delay", help="With --save-game-over: count down this many seconds first."
+    ),
     allow_wayland: bool = typer.Option(False, help="Run even in a Wayland session."),
 ) -> None:
     """List visible windows with their geometry; with --title/--region/--pick, check a region.
 
     Saves a PNG of the region and one of the whole screen with the region outlined in red,
     and prints the region as `--region X,Y,W,H` (what `bc-gym record` and ScreenEnv accept).
+    With --save-game-over PNG it then grabs the game-over reference image (play until the game
+    is over during --delay, or run it while the game-over screen shows).
     """
-    from bc_gym.record.region import check_platform, parse_region, pick_region, save_screenshots
+    from bc_gym.record.region import (
+        check_platform,
+        pick_region,
+        save_game_over_image,
+        save_screenshots,
+    )
     from bc_gym.screen.windows import find_window, list_windows, screen_size
 
+    if pick and (title is not None or region is not None):
+        raise WindowOptionError("give at most one of --title, --region, --pick")
+    window = WindowOptions.parse(title=title, region=region)
+    if not (math.isfinite(delay) and delay >= 0):
+        raise WindowOptionError(f"--delay is seconds >= 0, not {delay:g}")
+    if save_game_over is not None and not window.has_window and not pick:
+        raise WindowOptionError(
+            "--save-game-over PNG needs the game: give --title TEXT, --region X,Y,W,H or --pick"
+        )
+    if save_game_over is not None and save_game_over.suffix.lower() not in (".png", ".jpg"):
+        raise WindowOptionError(
+            f"--save-game-over {str(save_game_over)!r} must end in .png (or .jpg)"
+        )
     check_platform(allow_wayland)
-    if sum(x is not None and x is not False for x in (title, region, pick)) > 1:
-        raise typer.BadParameter("give at most one of --title, --region, --pick")
     sw, sh = screen_size()
     if not pick:
         typer.echo(f"Screen {sw}x{sh}. Visible windows (left, top, width, height):")
@@ -49,19 +90,28 @@ def find_region(
         win = find_window(title)
         box = win.region
         typer.echo(f"Window {win.title!r} (id {win.wid:#x}).")
-    elif region is not None:
-        box = parse_region(region)
+    elif window.region is not None:
+        box = window.region
     else:
         box = pick_region()
     crop, screen = save_screenshots(box, png)
     typer.echo(f"Saved {crop} (the region) and {screen} (the screen, region outlined in red).")
     typer.echo(f"--region {','.join(map(str, box))}")
+    if save_game_over is not None:
+        path = save_game_over_image(
+            save_game_over,
+            region=None if title is not None else box,
+            title=title,
+            delay_s=delay,
+            say=lambda text: typer.echo(text, err=True),
+        )
+        typer.echo(f"Saved {path} (the game-over reference): pass --game-over-image {path}")
 
 
 def record(
     out: Path = typer.Option(..., "-o", "--out", help="Dataset folder to create."),
-    title: str = typer.Option(None, "--title", help="Record the window whose title has TEXT."),
-    region: str = typer.Option(None, "--region", help="Or record this region: X,Y,W,H."),
+    title: Title = None,
+    region: Region = None,
     keys: str = typer.Option("left,right,up,down", help="Keys to record (pyautogui names)."),
     fps: float = typer.Option(30.0, help="Clock rate: frames (and key samples) per second."),
     size: str = typer.Option(None, help="Store frames resized to WxH (default: captured size)."),
@@ -73,15 +123,15 @@ def record(
         False, help="Wait for the start/pause hotkey (F8) before recording."
     ),
     cut_on_game_over: bool = typer.Option(
-        False, help="End the episode when a game-over screen shows (see --game-over-image)."
+        False,
+        help="End episodes at the game-over screen: built-in HighwayRacer's banner unless "
+        "--game-over-image/--game-over-still say how (either one implies this).",
     ),
-    game_over_image: Path = typer.Option(
-        None, help="A screenshot of the game-over screen (default for HighwayRacer: its banner)."
-    ),
-    game_over_box: str = typer.Option(
-        "0,0,1,1", help="Part of the frame to compare: top,left,bottom,right fractions."
-    ),
-    game_over_tol: float = typer.Option(20.0, help="Largest mean pixel difference (0-255)."),
+    game_over_image: GameOverImage = None,
+    game_over_box: GameOverBox = None,
+    game_over_tol: GameOverTol = None,
+    game_over_still: GameOverStill = None,
+    game_over_still_tol: GameOverStillTol = None,
     hotkeys: str = typer.Option("f8,f9,f10", help="start/pause, new episode, stop."),
     compression: str = typer.Option("gzip", help="Frame compression: gzip, lzf or none."),
     game_id: str = typer.Option(None, help="Stored game id (default: the window title)."),
@@ -93,33 +143,61 @@ def record(
     """Record a game: screen frames and held keys on one fixed clock, into a dataset.
 
     Hotkeys (never recorded): F8 start/pause (pausing ends the episode), F9 new episode,
-    F10 stop. Ctrl+C or SIGTERM also stop and finish the file cleanly.
+    F10 stop. Ctrl+C or SIGTERM also stop and finish the file cleanly. Episodes also end at a
+    game over: --game-over-image (a game-over screen) or --game-over-still SECONDS (a game
+    that freezes when it ends; the still frames are not stored).
     """
     from bc_gym.record.actions import Hotkeys, action_map_for_keys
     from bc_gym.record.recorder import Recorder
-    from bc_gym.record.region import check_platform, parse_region, parse_size
+    from bc_gym.record.region import check_platform, parse_size
     from bc_gym.screen.capture import ScreenCapture
 
+    window = WindowOptions.parse(
+        title=title,
+        region=region,
+        game_over_image=game_over_image,
+        game_over_box=game_over_box,
+        game_over_tol=game_over_tol,
+        game_over_still=game_over_still,
+        game_over_still_tol=game_over_still_tol,
+    )
+    if not window.has_window:
+        raise WindowOptionError("give the game: --title TEXT or --region X,Y,W,H")
     check_platform(allow_wayland)
-    if (title is None) == (region is None):
-        raise typer.BadParameter("give exactly one of --title TEXT or --region X,Y,W,H")
     if compression not in ("gzip", "lzf", "none"):
         raise typer.BadParameter(f"--compression must be gzip, lzf or none, not {compression!r}")
+    if not (math.isfinite(fps) and 0 < fps <= 1000):
+        raise typer.BadParameter(f"--fps must be in (0, 1000] frames per second, not {fps:g}")
+    try:
+        out_size = parse_size(size) if size is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--size: {exc}") from None
     hk = [k.strip().lower() for k in hotkeys.split(",")]
     if len(hk) != 3:
         raise typer.BadParameter(f"--hotkeys needs three keys, e.g. f8,f9,f10, not {hotkeys!r}")
-    hot = Hotkeys(*hk)
+    try:
+        hot = Hotkeys(*hk)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--hotkeys: {exc}") from None
     key_list = [k.strip() for k in keys.split(",")]
-    amap = action_map_for_keys(key_list)
+    try:
+        amap = action_map_for_keys(key_list)
+        hot.check_disjoint(key_list)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--keys: {exc}") from None
     capture = ScreenCapture(
-        parse_region(region) if region is not None else None,
-        title=title,
-        size=parse_size(size) if size is not None else None,
+        window.region,
+        title=window.title,
+        size=out_size,
         grayscale=gray,
     )
-    detector = None
-    if cut_on_game_over:
-        detector = _game_over_detector(capture, game_over_image, game_over_box, game_over_tol)
+    try:
+        detector = window.detector()
+        if detector is None and cut_on_game_over:
+            detector = _builtin_game_over(capture, window.game_over_tol)
+    except BaseException:
+        capture.close()
+        raise
     status = None if quiet else _StatusPrinter()
     try:
         rec = Recorder(
@@ -147,7 +225,8 @@ def record(
             f"Keys: {','.join(rec.keys)} ({amap.n} actions: {', '.join(amap.names)})\n"
             f"Hotkeys: {hot.toggle.upper()} start/pause, {hot.cut.upper()} new episode, "
             f"{hot.stop.upper()} stop (Ctrl+C also stops)."
-            + (f" Waiting for {hot.toggle.upper()} to start." if start_paused else ""),
+            + (f" Waiting for {hot.toggle.upper()} to start." if start_paused else "")
+            + (f"\nEpisodes end at game over: {detector!r}." if detector is not None else ""),
             err=True,
         )
         stats = rec.run(duration_s=duration)
@@ -165,20 +244,16 @@ def record(
     )
 
 
-def _game_over_detector(capture: Any, image: Path | None, box: str, tol: float) -> Any:
-    """The detector for --cut-on-game-over: the given screenshot, or HighwayRacer's banner."""
-    from bc_gym.envs.detectors import TemplateDetector
-
-    if image is not None:
-        fractions = tuple(float(v) for v in box.split(","))
-        return TemplateDetector(image, box=fractions, tol=tol)
+def _builtin_game_over(capture: Any, tol: float) -> Any:
+    """The detector of --cut-on-game-over alone: the built-in HighwayRacer's banner."""
     if capture.window is not None and "HighwayRacer" in capture.window.title:
         from bc_gym.envs.highway import game_over_detector
 
         return game_over_detector(tol=tol)
-    raise typer.BadParameter(
-        "--cut-on-game-over needs --game-over-image PNG (a screenshot of the game-over screen, "
-        "e.g. from `bc-gym find-region --title ...`) unless the game is bc-gym HighwayRacer"
+    raise WindowOptionError(
+        "--cut-on-game-over needs --game-over-image PNG (a screenshot of the game-over screen: "
+        "`bc-gym find-region --title TEXT --save-game-over PNG`) or --game-over-still SECONDS "
+        "(a game that freezes when it ends), unless the game is bc-gym HighwayRacer"
     )
 
 

@@ -2,7 +2,13 @@
 
 A **detector** is a callable ``detector(frame, t) -> bool`` on the native RGB frame of the
 captured region and its timestamp; it may have ``reset(frame, t)``, called at each episode
-start. A **reward** is a callable ``reward(frame, info) -> float`` (``info["terminated"]`` says
+start, and ``pending_since``: while the latest frames may turn out to belong to a game over
+(the screen has stopped changing), the time of the first frame of that still screen, else
+``None``. When such a detector fires, the game ended at ``pending_since``: the recorder ends the
+episode on that frame and drops the later ones (copies of it, labelled with whatever keys were
+held), and ``ScreenEnv`` reports the episode's length up to it.
+
+A **reward** is a callable ``reward(frame, info) -> float`` (``info["terminated"]`` says
 whether the step ended the episode); it may have ``reset(frame)``.
 """
 
@@ -82,8 +88,15 @@ class TemplateDetector:
             raise ValueError(f"image must be RGB (H, W, 3) uint8, actual shape: {image.shape}")
         self.box = tuple(float(v) for v in box)
         rows, cols = _box_slices(image.shape, self.box)
+        if not tol >= 0:
+            raise ValueError(
+                f"tol must be >= 0 (mean pixel difference, 0-255), actual value: {tol!r}"
+            )
         self.template = np.ascontiguousarray(image[rows, cols])
         self.tol = float(tol)
+
+    def __repr__(self) -> str:
+        return f"TemplateDetector(box={self.box}, tol={self.tol:g})"
 
     def distance(self, frame: np.ndarray) -> float:
         """Mean absolute difference between the frame's box and the template."""
@@ -101,10 +114,20 @@ class TemplateDetector:
 
 
 class FrozenScreenDetector:
-    """Game over when the screen has not changed for ``seconds``.
+    """Game over when the screen has not changed for ``seconds`` (a game that freezes on a crash).
 
-    Frames are compared on a 32x32 grayscale thumbnail, so capture noise below ``tol`` (mean
-    absolute difference, 0-255) does not count as a change.
+    Each frame is compared with the *first* frame of the current still stretch (not with the
+    previous frame, so a slow drift still counts as a change), on a 32x32 grayscale thumbnail:
+    a mean absolute difference up to ``tol`` (0-255) is "no change", so capture noise and a
+    small blinking cursor do not restart the timer. While the screen stays still,
+    ``pending_since`` is the time of that first still frame: the moment the game stopped.
+
+    Example:
+        >>> det = FrozenScreenDetector(seconds=1.0)
+        >>> still = np.zeros((150, 600, 3), np.uint8)
+        >>> det.reset(still, t=0.0)
+        >>> det(still, 0.5), det.pending_since, det(still, 1.0)
+        (False, 0.0, True)
 
     Args:
         seconds: how long the screen must stay the same.
@@ -114,26 +137,47 @@ class FrozenScreenDetector:
     def __init__(self, seconds: float = 3.0, tol: float = 0.5) -> None:
         if not seconds > 0:
             raise ValueError(f"seconds must be > 0, actual value: {seconds!r}")
+        if not tol >= 0:
+            raise ValueError(
+                f"tol must be >= 0 (mean pixel difference, 0-255), actual value: {tol!r}"
+            )
         self.seconds = float(seconds)
         self.tol = float(tol)
         self._ref: np.ndarray | None = None
         self._since = 0.0
+        self._still = False
+
+    def __repr__(self) -> str:
+        return f"FrozenScreenDetector(seconds={self.seconds:g}, tol={self.tol:g})"
 
     @staticmethod
     def _thumb(frame: np.ndarray) -> np.ndarray:
+        if frame.ndim == 3 and frame.shape[2] == 1:  # (H, W, 1) grayscale
+            frame = frame[..., 0]
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
         return cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA)
 
+    @property
+    def pending_since(self) -> float | None:
+        """While the screen is still: the time of the first still frame; else ``None``."""
+        return self._since if self._still else None
+
+    def difference(self, frame: np.ndarray) -> float:
+        """Thumbnail difference between ``frame`` and the first frame of the still stretch."""
+        if self._ref is None:
+            return float("inf")
+        return float(cv2.absdiff(self._thumb(frame), self._ref).mean())
+
     def reset(self, frame: np.ndarray, t: float) -> None:
         """Start a new episode from ``frame`` at time ``t``."""
-        self._ref, self._since = self._thumb(frame), t
+        self._ref, self._since, self._still = self._thumb(frame), t, False
 
     def __call__(self, frame: np.ndarray, t: float) -> bool:
         """True when the screen has been frozen for ``seconds`` at time ``t``."""
-        thumb = self._thumb(frame)
-        if self._ref is None or float(cv2.absdiff(thumb, self._ref).mean()) > self.tol:
-            self._ref, self._since = thumb, t
+        if self.difference(frame) > self.tol:
+            self._ref, self._since, self._still = self._thumb(frame), t, False
             return False
+        self._still = True
         return t - self._since >= self.seconds
 
 
@@ -143,6 +187,16 @@ class AnyOf:
     def __init__(self, *detectors: GameOverDetector) -> None:
         self.detectors = detectors
 
+    def __repr__(self) -> str:
+        return f"AnyOf({', '.join(map(repr, self.detectors))})"
+
+    @property
+    def pending_since(self) -> float | None:
+        """The earliest ``pending_since`` of the detectors (``None`` when none is pending)."""
+        times = [getattr(d, "pending_since", None) for d in self.detectors]
+        times = [t for t in times if t is not None]
+        return min(times) if times else None
+
     def reset(self, frame: np.ndarray, t: float) -> None:
         """Reset every detector that has state."""
         for d in self.detectors:
@@ -150,8 +204,8 @@ class AnyOf:
                 d.reset(frame, t)
 
     def __call__(self, frame: np.ndarray, t: float) -> bool:
-        """True when any detector fires."""
-        return any(d(frame, t) for d in self.detectors)
+        """True when any detector fires (each one sees every frame: stateful ones keep time)."""
+        return any([d(frame, t) for d in self.detectors])
 
 
 class SurvivalReward:

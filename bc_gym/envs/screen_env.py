@@ -56,16 +56,20 @@ class ScreenEnv(gym.Env):
     ## Episode End
     ``terminated`` when ``game_over(frame, t)`` fires (e.g. a
     :class:`~bc_gym.envs.detectors.TemplateDetector` of the game-over screen, or a
-    :class:`~bc_gym.envs.detectors.FrozenScreenDetector`). No truncation of its own: use
-    ``gym.make(..., max_episode_steps=N)``.
+    :class:`~bc_gym.envs.detectors.FrozenScreenDetector` for a game that freezes when it ends).
+    No truncation of its own: use ``gym.make(..., max_episode_steps=N)``.
 
     ## Reset
     Releases every key, taps ``reset_keys`` in order, then waits until the screen changes (or
-    ``reset_timeout_s``) and restarts the clock.
+    ``reset_timeout_s``) and restarts the clock. Without ``reset_keys`` (a game that restarts
+    by itself), a reset after a game over waits until ``game_over`` stops firing (the next game
+    is on screen), at most ``reset_timeout_s``, and warns if it still fires then.
 
     ## Info
     ``t`` and ``capture_time`` (the frame's timestamp, ``time.monotonic()`` s), ``frame_id``,
-    ``obs_age`` (s from capture to the return of ``step``), ``act_delay`` (age of the previous
+    ``episode_s`` (game seconds since the reset frame; on the step that ends the episode, up to
+    when the game ended, e.g. when the screen froze), ``obs_age`` (s from capture to the return
+    of ``step``), ``act_delay`` (age of the previous
     observation when this step's keys went out: policy time plus ``obs_age``), ``overrun`` (s the
     tick was late), ``rate`` (achieved steps per second), ``late_steps``, ``held`` (keys),
     ``capture_late``/``capture_dropped`` (background capture counters).
@@ -95,7 +99,8 @@ class ScreenEnv(gym.Env):
             at any policy speed); ``None`` grabs only at the control ticks.
         buffer_s: seconds of frames kept for ``frames_at``.
         reset_keys: keys tapped by ``reset``.
-        reset_timeout_s: the longest ``reset`` waits for the screen to change.
+        reset_timeout_s: the longest ``reset`` waits for the screen to change (after
+            ``reset_keys``) or for the game over to end (without them).
         game_over: a game-over detector, or ``None`` for none.
         reward: a reward callable, or ``None`` for the survival reward.
         focus: key focus policy, ``"focus"``, ``"refuse"`` or ``"ignore"``.
@@ -202,7 +207,8 @@ class ScreenEnv(gym.Env):
         self.clock = ElasticClock(1.0 / self.fps, warn=warn_late)
         self._last: tuple[float, int, np.ndarray] | None = None
         self._native: np.ndarray | None = None
-        self._episode_over = False
+        self._episode_over = False  # the last episode ended by game_over
+        self._t0 = 0.0  # capture time of the episode's first frame
 
     # Frames
     @property
@@ -271,6 +277,8 @@ class ScreenEnv(gym.Env):
             self._keys.tap(key)
         if reset_keys:
             self._wait_change(before)
+        elif self._episode_over and self.game_over is not None:
+            self._wait_game_over_ends()
         if self.capture_fps is not None and not self.async_capture.running:
             self.async_capture.start()
         self.clock.start()
@@ -288,12 +296,33 @@ class ScreenEnv(gym.Env):
         if hasattr(self.reward_fn, "reset"):
             self.reward_fn.reset(self._native)
         self._episode_over = False
+        self._t0 = ts
         now = time.monotonic()
-        return obs, self._info(now, 0.0, 0.0)
+        info = self._info(now, 0.0, 0.0)
+        info["episode_s"] = 0.0
+        return obs, info
 
     @staticmethod
     def _thumb(frame: np.ndarray) -> np.ndarray:
         return cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (48, 48), cv2.INTER_AREA)
+
+    def _wait_game_over_ends(self) -> bool:
+        """Wait until a game that restarts by itself shows its next game (no reset keys)."""
+        assert self.game_over is not None
+        deadline = time.monotonic() + self.reset_timeout_s
+        while True:
+            frame, t = bgra_to_rgb(self.capture.grab_bgra()), time.monotonic()
+            if not self.game_over(frame, t):
+                return True
+            if t >= deadline:
+                warnings.warn(
+                    f"reset: the game still shows game over {self.reset_timeout_s:g} s after "
+                    "the last episode ended and no reset_keys are set; if the game needs a key "
+                    "to start the next one, pass reset_keys (bc-gym play --reset-keys space)",
+                    stacklevel=3,
+                )
+                return False
+            time.sleep(0.01)
 
     def _wait_change(self, before: np.ndarray, threshold: int = 8) -> bool:
         deadline = time.monotonic() + self.reset_timeout_s
@@ -322,9 +351,14 @@ class ScreenEnv(gym.Env):
             raise
         assert self._native is not None
         terminated = bool(self.game_over(self._native, ts)) if self.game_over else False
+        ended_at = ts
         if terminated:
             self._keys.release_all()  # never leave keys held on a game-over screen
+            self._episode_over = True
+            onset = getattr(self.game_over, "pending_since", None)
+            ended_at = onset if onset is not None and onset >= self._t0 else ts
         info = self._info(time.monotonic(), overrun, act_delay)
+        info["episode_s"] = ended_at - self._t0
         info["terminated"] = terminated
         reward = float(self.reward_fn(self._native, info))
         del info["terminated"]

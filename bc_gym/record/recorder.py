@@ -21,8 +21,14 @@ Timestamps are ``time.monotonic()`` seconds minus ``metadata["recording"]["clock
 Episodes: one per stretch of recording. Pausing, the cut hotkey and stopping end an episode
 (its last step is marked ``truncated``); with a game-over detector, the frame on which it
 fires ends the episode (``terminated``), frames showing the game-over screen are skipped,
-and the next episode starts on the first frame after it. An episode needs two frames (one
-step); a shorter stretch is not written.
+and the next episode starts on the first frame after it. A detector of a frozen screen
+(:class:`~bc_gym.envs.detectors.FrozenScreenDetector`) fires only after the screen has been
+still for a while: the episode then ends on the first still frame, and the still frames after
+it (copies of it, labelled with whatever keys were held) are dropped, so they never become
+training frames. While the screen is still, the writer holds those frames back (in memory, at
+most :data:`QUEUE_BYTES`) until it either changes again (they are written) or the detector
+fires (they are dropped). An episode needs two frames (one step); a shorter stretch is not
+written.
 """
 
 from __future__ import annotations
@@ -226,6 +232,7 @@ class Recorder:
             "size": list(capture.size) if capture.size is not None else None,
             "hotkeys": {"toggle": hotkeys.toggle, "cut": hotkeys.cut, "stop": hotkeys.stop},
             "cut_on_game_over": game_over is not None,
+            "game_over": repr(game_over) if game_over is not None else None,
             "queue_max": self.queue_max,
         }
         self.writer = DatasetWriter(
@@ -455,11 +462,50 @@ class Recorder:
         step: tuple[int, np.ndarray, float, np.ndarray] | None = None  # last step, unwritten
         label: np.ndarray | None = None  # held keys of the newest frame (its label)
         ev_buf: list[tuple[float, str, bool]] = []
+        # Frames of a screen that stopped changing: written when it changes again, dropped
+        # when the detector fires on it (they would be copies of the last frame, labelled with
+        # whatever keys were held). At most QUEUE_BYTES of them; older ones are written.
+        held_back: deque[tuple[np.ndarray, float, np.ndarray, list]] = deque()
+        held_bytes = 0
         in_game_over = False
         open_ep = False
 
+        def add(frame: np.ndarray, ts: float, held: np.ndarray, events: list) -> None:
+            """Append a frame to the current episode (the first frame starts one)."""
+            nonlocal first, step, label, open_ep, ev_buf
+            ev_buf.extend(events)
+            if first is None:
+                first, label = (frame, ts, held), held
+                return
+            if not open_ep:
+                w.begin_episode(first[0], t0=first[1])
+                self.stats.frames_written += 1
+                open_ep = True
+            if step is not None:
+                a, obs, t, h = step
+                w.step(a, obs, 0.0, False, False, timestamp=t, held_keys=h)
+                self.stats.frames_written += 1
+            for t, key, down in ev_buf:
+                w.key_event(t, key, down)
+                self.stats.key_events += 1
+            ev_buf = []
+            assert label is not None
+            step = (amap.from_multibinary(label), frame, ts, label)
+            label = held
+
+        def release(drop: bool) -> None:
+            """Write the held-back frames (the screen changed), or drop them (game over)."""
+            nonlocal held_bytes
+            if drop:
+                self.stats.skipped_game_over += len(held_back)
+            while held_back and not drop:
+                add(*held_back.popleft())
+            held_back.clear()
+            held_bytes = 0
+
         def end(truncated: bool, terminated: bool = False) -> None:
             nonlocal first, step, label, open_ep, ev_buf
+            release(drop=False)
             if step is not None:
                 a, obs, ts, held = step
                 w.step(a, obs, 0.0, terminated, truncated, timestamp=ts, held_keys=held)
@@ -486,46 +532,43 @@ class Recorder:
                     end(truncated=True)
                     seq, in_game_over = item.seq, False
                 frame = convert(item.raw, self.out_hw, self.capture.grayscale)
-                over = False
-                if det is not None:
-                    rgb = frame if frame.shape[2] == 3 else convert(item.raw, self.out_hw)
-                    if first is None and hasattr(det, "reset") and not in_game_over:
-                        det.reset(rgb, item.ts)
-                    over = bool(det(rgb, item.ts))
-                    if in_game_over:
-                        if over:
-                            self.stats.skipped_game_over += 1
-                            continue
-                        in_game_over = False
-                        if hasattr(det, "reset"):
-                            det.reset(rgb, item.ts)
-                ev_buf.extend(item.events)
-                if first is None:
-                    if over:  # a game-over screen with no episode before it
-                        in_game_over = True
-                        self.stats.skipped_game_over += 1
-                        ev_buf = []
-                        continue
-                    first, label = (frame, item.ts, item.held), item.held
+                if det is None:
+                    add(frame, item.ts, item.held, item.events)
                     continue
-                if not open_ep:
-                    w.begin_episode(first[0], t0=first[1])
-                    self.stats.frames_written += 1
-                    open_ep = True
-                if step is not None:
-                    a, obs, ts, held = step
-                    w.step(a, obs, 0.0, False, False, timestamp=ts, held_keys=held)
-                    self.stats.frames_written += 1
-                for t, key, down in ev_buf:
-                    w.key_event(t, key, down)
-                    self.stats.key_events += 1
-                ev_buf = []
-                assert label is not None
-                step = (amap.from_multibinary(label), frame, item.ts, label)
-                label = item.held
+                rgb = frame if frame.shape[2] == 3 else convert(item.raw, self.out_hw)
+                if first is None and hasattr(det, "reset") and not in_game_over:
+                    det.reset(rgb, item.ts)
+                over = bool(det(rgb, item.ts))
+                if in_game_over:
+                    if over:
+                        self.stats.skipped_game_over += 1
+                        continue
+                    in_game_over = False  # the next game: this frame starts an episode
+                    if hasattr(det, "reset"):
+                        det.reset(rgb, item.ts)
+                since = getattr(det, "pending_since", None)
+                still = since is not None and item.ts > since  # a copy of an earlier frame
                 if over:
-                    end(truncated=False, terminated=True)
+                    # The game ended on this frame, or (a screen that froze) on the first still
+                    # frame, which is then the episode's last: the copies after it are dropped.
                     in_game_over = True
+                    release(drop=True)
+                    if still or first is None:
+                        self.stats.skipped_game_over += 1
+                    else:
+                        add(frame, item.ts, item.held, item.events)
+                    end(truncated=False, terminated=True)
+                    continue
+                if still and first is not None:
+                    held_back.append((frame, item.ts, item.held, item.events))
+                    held_bytes += frame.nbytes
+                    while held_bytes > QUEUE_BYTES:
+                        old = held_back.popleft()
+                        held_bytes -= old[0].nbytes
+                        add(*old)
+                    continue
+                release(drop=False)
+                add(frame, item.ts, item.held, item.events)
         finally:
             try:
                 self._update_stats()

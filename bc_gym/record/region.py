@@ -9,8 +9,10 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,6 +111,49 @@ def save_screenshots(region: tuple[int, int, int, int], prefix: str | Path) -> t
         if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
             raise OSError(f"could not write {str(path)!r}")
     return paths
+
+
+def save_game_over_image(
+    path: str | Path,
+    *,
+    region: tuple[int, int, int, int] | None = None,
+    title: str | None = None,
+    delay_s: float = 0.0,
+    say: Callable[[str], object] = print,
+) -> Path:
+    """Grab the game (a window or a region) as a game-over reference image, after a countdown.
+
+    The image is what ``TemplateDetector`` (``--game-over-image``) compares frames with; it is
+    grabbed at the game's native size (the detector scales it to any frame size).
+
+    Args:
+        path: the PNG (or JPEG) to write; its folder is created.
+        region: grab this ``(left, top, width, height)``...
+        title: ...or the window whose title contains this (where it is after the countdown).
+        delay_s: seconds to count down first (time to make the game show its game-over screen).
+        say: prints the countdown, one line per second.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        WindowNotFound, RegionError: no such window, or a region outside the screen.
+    """
+    from bc_gym.screen.capture import ScreenCapture
+
+    if (region is None) == (title is None):
+        raise ValueError("give exactly one of region and title")
+    end = time.monotonic() + delay_s
+    while (left := end - time.monotonic()) > 0:
+        say(f"grabbing the game-over image in {math.ceil(left)} s...")
+        time.sleep(min(1.0, left))
+    with ScreenCapture(region, title=title) as cap:
+        rgb = cap.grab()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise OSError(f"could not write {str(path)!r}")
+    return path
 
 
 def pointer_position() -> tuple[int, int]:

@@ -113,3 +113,45 @@ def test_elastic_clock_absorbs_overruns_and_restarts():
     assert 20 < clock.rate < 80
     with pytest.raises(ValueError, match=re.escape("period must be > 0 seconds")):
         ElasticClock(0)
+
+
+def test_frozen_screen_reports_when_the_screen_stopped():
+    det = FrozenScreenDetector(seconds=1.0, tol=1.0)
+    moving = [np.full((30, 60, 3), 10 * i, np.uint8) for i in range(5)]
+    det.reset(moving[0], 0.0)
+    assert det.pending_since is None
+    for i, frame in enumerate(moving[1:], start=1):  # the screen changes every 0.25 s
+        assert not det(frame, 0.25 * i) and det.pending_since is None
+    last = moving[-1]
+    assert not det(last, 1.25) and det.pending_since == 1.0  # still since 1.0 s
+    assert not det(last, 1.75) and det.pending_since == 1.0
+    assert det(last, 2.0) and det.pending_since == 1.0  # fires 1 s after
+    noisy = last.copy()
+    noisy[0, :30] += 1  # a change far below tol: still the same screen
+    assert det(noisy, 2.25)
+    assert not det(moving[0], 2.5) and det.pending_since is None  # the next game
+    assert repr(det) == "FrozenScreenDetector(seconds=1, tol=1)"
+
+
+def test_frozen_screen_tolerance_compares_with_the_first_still_frame():
+    det = FrozenScreenDetector(seconds=1.0, tol=2.0)
+    det.reset(np.zeros((32, 32, 1), np.uint8), 0.0)
+    for k in range(1, 12):  # a slow fade: each step is 1 grey level, below tol, but it adds up
+        fired = det(np.full((32, 32, 1), k, np.uint8), 0.125 * k)
+    assert not fired  # 3 levels from the first still frame: the timer restarted every 3 steps
+    with pytest.raises(ValueError, match=re.escape("tol must be >= 0 (mean pixel difference")):
+        FrozenScreenDetector(1.0, tol=-1)
+
+
+def test_any_of_feeds_every_detector_and_reports_the_earliest_pending():
+    image = np.zeros((40, 40, 3), np.uint8)
+    template = TemplateDetector(image)  # fires on a black screen
+    frozen = FrozenScreenDetector(seconds=0.5)
+    both = AnyOf(template, frozen)
+    grey = np.full((40, 40, 3), 128, np.uint8)
+    both.reset(grey, 0.0)
+    assert both(image, 0.1)  # the template fires; the frozen detector still saw the frame
+    assert frozen.pending_since is None and both.pending_since is None
+    assert not both(grey, 0.25) and both(grey, 0.75)  # still since 0.25 s, for 0.5 s
+    assert both.pending_since == 0.25
+    assert repr(both).startswith("AnyOf(TemplateDetector(box=(0.0, 0.0, 1.0, 1.0), tol=20), ")

@@ -135,3 +135,49 @@ def test_argument_errors(xvfb):
         ScreenEnv(region=(0, 0, 10, 10), action_type="box")
     with pytest.raises(ValueError, match=re.escape("fps must be > 0, actual value: 0")):
         ScreenEnv(region=(0, 0, 10, 10), fps=0)
+
+
+def _focus(window) -> None:
+    """Give the game window the keyboard focus (a region capture sends keys to the focus)."""
+    from bc_gym.screen.windows import WindowHandle
+
+    handle = WindowHandle(window)
+    try:
+        handle.focus()
+    finally:
+        handle.close()
+
+
+def test_frozen_screen_ends_episodes_and_reset_keys_start_the_next(highway_window_factory):
+    """A region (no preset): each game lasts 30 ticks, then GAME OVER stays until Space."""
+    from bc_gym.envs import FrozenScreenDetector
+
+    game = highway_window_factory("--traffic-density", "0", "--max-steps", "30", "--start-paused")
+    _focus(game.window)
+    env = ScreenEnv(
+        region=game.window.region,
+        obs_size=(32, 32),
+        game_over=FrozenScreenDetector(0.5),
+        reset_keys=("space",),
+        reset_timeout_s=1.0,
+        warn_late=False,
+    )
+    try:
+        for _ in range(2):  # Space starts the paused first game, then restarts after GAME OVER
+            obs, info = env.reset()
+            t0 = info["t"]
+            assert info["episode_s"] == 0.0
+            for _ in range(150):
+                obs, reward, terminated, truncated, info = env.step(0)
+                if terminated:
+                    break
+            assert terminated, "the frozen-screen detector did not fire"
+            assert info["held"] == []
+            # The game ran 30 ticks at 30 fps; the detector fired 0.5 s into the freeze.
+            assert 0.85 <= info["episode_s"] <= 1.2, info["episode_s"]
+            assert info["t"] - t0 >= info["episode_s"] + 0.45
+        # Without its reset key the game stays over: reset waits reset_timeout_s, then warns.
+        with pytest.warns(UserWarning, match="still shows game over 1 s after the last episode"):
+            env.reset(options={"reset_keys": []})
+    finally:
+        env.close()
