@@ -79,7 +79,9 @@ class CNNBCConfig:
     chunk: int = 1
     """Predict the actions of the next ``chunk`` steps (the label of step ``i`` is the action
     recorded ``i`` frames later in the same episode; steps past its end are ignored). At play,
-    the overlapping predictions of each step are averaged (``ensemble_coeff``). 1: off."""
+    each ``act()`` call is one step (play at the recording rate) and the overlapping
+    predictions of each step are averaged (``ensemble_coeff``); validation scores the first
+    step's head. 1: off."""
     ensemble_coeff: float = 0.01
     """Temporal ensembling weight ``exp(-coeff * i)`` of the ``i``-th oldest prediction of a
     step (ACT's default 0.01: older ones slightly favoured; see
@@ -257,7 +259,7 @@ class CNNBCAgent(Agent):
         from torch.utils.data import DataLoader, RandomSampler
 
         from bc_gym.agents.augment import random_shift
-        from bc_gym.agents.data import open_datasets, split
+        from bc_gym.agents.data import open_datasets, recorded_from, split
         from bc_gym.agents.training import (
             class_weights,
             classification_metrics,
@@ -274,9 +276,12 @@ class CNNBCAgent(Agent):
         device = setup_torch(cfg)
         seed_everything(cfg.seed)
         t0 = time.perf_counter()
-        datasets = open_datasets(datasets)
-        ids = split(datasets, cfg.val_fraction, cfg.seed)
+        span_s = (config.n_stack - 1) * config.spacing_s  # how far back a stack reaches
+        datasets, ids = split(
+            open_datasets(datasets, cfg.obs_size), cfg.val_fraction, cfg.seed, span_s=span_s
+        )
         agent = cls(datasets[0].action_map, tuple(datasets[0].obs_shape), config, str(device))
+        agent.recorded_from = recorded_from(datasets)
 
         def table(which: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             """Frames of every stack held once in memory, and each stack's frame indices.
