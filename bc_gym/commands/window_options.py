@@ -7,7 +7,7 @@ flag, its help and its meaning are the same everywhere::
         window = WindowOptions.parse(title=title, region=region, ...)
 
 :meth:`WindowOptions.parse` checks every value and raises :class:`WindowOptionError` (a
-``BcGymError``: ``bc-gym`` prints it as one line and exits with status 2);
+``ConfigError``: ``bc-gym`` prints it as one line and exits with status 2);
 :meth:`WindowOptions.detector` builds the game-over detector and
 :meth:`WindowOptions.env_kwargs` the ``ScreenEnv`` arguments.
 
@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bc_gym.errors import BcGymError
+from bc_gym.errors import ConfigError
 
 DEFAULT_GAME_OVER_TOL = 20.0
 """Largest mean pixel difference (0-255) to the game-over image that still matches."""
@@ -108,7 +108,7 @@ ResetKeys = Annotated[
 ]
 
 
-class WindowOptionError(BcGymError, ValueError):
+class WindowOptionError(ConfigError):
     """A window or game-over option has a bad value (the message names it and the fix)."""
 
 

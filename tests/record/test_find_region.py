@@ -61,3 +61,36 @@ def test_pick_two_corners_with_the_real_pointer(xvfb):
         subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y)], check=True)
 
     assert pick_region(move_then_enter) == (100, 50, 640, 480)
+
+
+def test_save_game_over_grabs_a_reference_after_a_countdown(highway_window_factory, tmp_path):
+    """A 15-tick game shows GAME OVER after 0.5 s; the grab comes 1.5 s after the start."""
+    from bc_gym.envs.detectors import TemplateDetector
+    from bc_gym.envs.highway import game_over_detector
+
+    game = highway_window_factory("--traffic-density", "0", "--max-steps", "15", "--seed", "3")
+    path = tmp_path / "ref" / "game-over.png"
+    r = _run("--title", "HighwayRacer", "--png", str(tmp_path / "shot"), "--save-game-over",
+             str(path), "--delay", "1.5")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "grabbing the game-over image in 2 s..." in r.stderr
+    assert "grabbing the game-over image in 1 s..." in r.stderr
+    assert r.stdout.splitlines()[-1] == f"Saved {path} (the game-over reference): pass " \
+        f"--game-over-image {path}"  # fmt: skip
+    ref = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    assert ref.shape == (480, 480, 3)  # the window at its native size
+    assert game_over_detector()(ref, 0.0)  # it shows the GAME OVER banner
+    # It works as --game-over-image: it matches the live game-over screen of this window.
+    with ScreenCapture(game.window.region) as cap:
+        assert TemplateDetector(path, box=(0.35, 0, 0.65, 1), tol=5)(cap.grab(), 0.0)
+
+
+def test_save_game_over_errors(xvfb, tmp_path):
+    r = _run("--save-game-over", str(tmp_path / "x.png"))
+    assert r.returncode == 2
+    assert "error: --save-game-over PNG needs the game: give --title TEXT" in r.stderr
+    r = _run("--title", "x", "--save-game-over", str(tmp_path / "x.txt"))
+    assert r.returncode == 2 and "must end in .png (or .jpg)" in r.stderr
+    r = _run("--title", "x", "--pick")
+    assert r.returncode == 2 and "give at most one of --title, --region, --pick" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

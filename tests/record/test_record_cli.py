@@ -179,3 +179,34 @@ def test_clear_errors(xvfb, tmp_path):
     assert "region (1000, 700, 640, 480) (left, top, width, height) is not inside" in r.stderr
     assert "which is 1280x800" in r.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_a_frozen_screen_ends_episodes_without_f9(highway_window_factory, tmp_path):
+    """A game that restarts by itself, like a third-party one with no game-over screen to match.
+
+    The autopilot drives 45-tick games; at the end the screen freezes (GAME OVER) for 1 s, then
+    the autopilot starts the next game. Nobody presses F9: --game-over-still 0.5 cuts them.
+    """
+    game = highway_window_factory("--traffic-density", "0", "--max-steps", "45", "--autopilot")
+    out = tmp_path / "run"
+    region = ",".join(map(str, game.window.region))  # a region: no built-in game preset
+    rec = _record(out, "--region", region, "--game-over-still", "0.5", "--duration", "7", "-q")
+    output, _ = rec.communicate(timeout=60)
+    assert rec.returncode == 0, output
+    assert "Episodes end at game over: FrozenScreenDetector(seconds=0.5, tol=1)." in output
+    assert validate(out) == []
+    from bc_gym.envs.highway import game_over_detector
+
+    banner = game_over_detector()  # to check where each episode ends
+    ds = load_dataset(out)
+    ended = [ep for ep in ds if ep.terminations[-1]]
+    assert len(ended) >= 2, [(len(ep), ep.terminations[-1]) for ep in ds]
+    for ep in ds:
+        over = [banner(f, 0.0) for f in np.asarray(ep.observations)]
+        assert not any(over[:-1]), ep.id  # no frozen GAME OVER frames inside an episode
+        assert over[-1] == bool(ep.terminations[-1])  # a cut episode ends on the first one
+    for ep in ended[1:]:  # whole games: 45 ticks at the same 30 fps, not 45 + 15 still frames
+        assert 40 <= len(ep) <= 50, len(ep)
+    meta = ds.metadata["recording"]
+    assert meta["game_over"] == "FrozenScreenDetector(seconds=0.5, tol=1)"
+    assert meta["skipped_game_over"] >= 25 * len(ended)  # ~1 s of frozen frames per game
