@@ -36,8 +36,8 @@ def test_resume_continues_the_epochs(tiny_dataset, tmp_path, tiny_train_config):
 def test_mirror_trains_on_flipped_stacks_too(
     tiny_dataset, tmp_path, tiny_train_config, monkeypatch
 ):
-    from bc_gym.agents.data import load_episodes, open_datasets, split
-    from bc_gym.datasets.torch import StackDataset
+    from bc_gym.agents.data import load_episodes, open_datasets
+    from bc_gym.datasets.torch import StackDataset, split_episodes
 
     ds = open_datasets([tiny_dataset])
     eps = load_episodes(ds, [[0, 1]])
@@ -63,7 +63,7 @@ def test_mirror_trains_on_flipped_stacks_too(
     )
     assert load_agent(tmp_path).config.mirror == "left:right"
     assert 0 <= agent.act(np.zeros((agent.n_stack, 64, 64, 3), np.uint8)) < 9
-    train_ids, _ = split(ds, 0.5, 0)[0]
+    train_ids, _ = split_episodes(ds[0], 0.5, 0)  # what split() holds out of 4 episodes
     stacks = StackDataset(ds[0], cfg.n_stack, cfg.spacing_s, episodes=train_ids)
     items = {stacks[i][0].numpy().tobytes(): int(stacks[i][1]) for i in range(len(stacks))}
     mirrored = {
@@ -172,8 +172,8 @@ def test_shifted_chunked_mirrored_stacks_keep_their_labels(
     all its frames, with the next ``chunk`` actions of that stack (mirrored keys if mirrored)."""
     import hashlib
 
-    from bc_gym.agents.data import open_datasets, split
-    from bc_gym.datasets.torch import StackDataset
+    from bc_gym.agents.data import open_datasets
+    from bc_gym.datasets.torch import StackDataset, split_episodes
 
     pad, chunk = 2, 3
     seen: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -191,7 +191,7 @@ def test_shifted_chunked_mirrored_stacks_keep_their_labels(
     )
     ds = open_datasets([tiny_dataset])
     perm = torch.from_numpy(ds[0].action_map.mirror_permutation("left:right"))
-    train_ids, _ = split(ds, 0.5, 0)[0]
+    train_ids, _ = split_episodes(ds[0], 0.5, 0)  # what split() holds out of 4 episodes
     sd = StackDataset(ds[0], cfg.n_stack, cfg.spacing_s, episodes=train_ids)
     fut = sd.item_future_actions(chunk)
     h, w = sd[0][0].shape[1:]
