@@ -93,6 +93,21 @@ def test_reset_keys_start_the_next_game(run, frozen_game):
 
 
 @pytest.mark.x11
+def test_a_game_that_restarts_by_itself_needs_no_reset_keys(run, highway_window_factory):
+    """The autopilot starts the next game 1 s after GAME OVER; play waits for it at reset."""
+    game = highway_window_factory("--traffic-density", "0", "--max-steps", "30", "--autopilot")
+    region = ",".join(map(str, game.window.region))
+    res = CliRunner().invoke(app, ["play", str(run), "--region", region, "--game-over-still",
+                                   "0.5", "--episodes", "3"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "; reset keys: []" in res.output
+    lengths = LENGTH.findall(res.output)
+    assert [int(ep) for ep, _, _ in lengths] == [0, 1, 2], res.output
+    for _, seconds, _ in lengths[1:]:  # whole games, from their first frame (episode 0 joins
+        assert 0.85 <= float(seconds) <= 1.2, res.output  # a game under way)
+
+
+@pytest.mark.x11
 def test_without_window_options_play_uses_the_recorded_window(run, frozen_game, tmp_path):
     recorded = tmp_path / "recorded-run"
     shutil.copytree(run, recorded)
