@@ -303,13 +303,3 @@ class WindowOptions:
         if self.reset_keys is not None:
             kwargs["reset_keys"] = self.reset_keys
         return kwargs
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-ready summary (for results files and metadata)."""
-        det = self.detector()
-        return {
-            "title": self.title,
-            "region": list(self.region) if self.region is not None else None,
-            "game_over": repr(det) if det is not None else None,
-            "reset_keys": list(self.reset_keys) if self.reset_keys is not None else None,
-        }

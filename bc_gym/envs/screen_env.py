@@ -69,10 +69,10 @@ class ScreenEnv(gym.Env):
     ``t`` and ``capture_time`` (the frame's timestamp, ``time.monotonic()`` s), ``frame_id``,
     ``episode_s`` (game seconds since the reset frame; on the step that ends the episode, up to
     when the game ended, e.g. when the screen froze), ``obs_age`` (s from capture to the return
-    of ``step``), ``act_delay`` (age of the previous
-    observation when this step's keys went out: policy time plus ``obs_age``), ``overrun`` (s the
-    tick was late), ``rate`` (achieved steps per second), ``late_steps``, ``held`` (keys),
-    ``capture_late``/``capture_dropped`` (background capture counters).
+    of ``step``), ``act_delay`` (age of the previous observation when this step's keys went
+    out: policy time plus ``obs_age``), ``overrun`` (s the tick was late), ``rate`` (achieved
+    steps per second), ``late_steps``, ``held`` (keys), ``capture_late``/``capture_dropped``
+    (background capture counters).
 
     ## Version History
     * v0: initial version.

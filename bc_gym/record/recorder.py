@@ -146,6 +146,8 @@ class Recorder:
         hotkeys: start/pause, cut and stop keys (never recorded).
         game_over: a detector ``detector(rgb_frame, t) -> bool`` (see
             :mod:`bc_gym.envs.detectors`) that ends an episode; ``None`` for no automatic cut.
+            With a ``pending_since`` (a frozen screen), the episode ends on the first still
+            frame and the still frames after it are not written.
         start_paused: wait for the toggle hotkey (or :meth:`resume`) before recording.
         game_id: stored as ``metadata["game_id"]``; default the window title, if any.
         queue_s: seconds of grabs the writer queue holds (at most :data:`QUEUE_BYTES`).
