@@ -154,6 +154,10 @@ class Agent(ABC):
 
     Attributes:
         name: the registry name (``"latent-gpt"``, ``"cnn-bc"``...).
+        recorded_from: where the training data was recorded (``window_title``, ``region``,
+            ``fps``, ``frame_shape``: see ``bc_gym.agents.data.recorded_from``), read from and
+            saved to ``config.json``; None when unknown. ``play`` captures a window at
+            ``frame_shape`` and resizes frames to ``obs_shape`` as training did.
     """
 
     name: ClassVar[str] = ""
@@ -180,6 +184,7 @@ class Agent(ABC):
         self.obs_shape = tuple(int(s) for s in obs_shape)
         self.n_stack = int(n_stack)
         self.spacing_s = float(spacing_s)
+        self.recorded_from: dict[str, Any] | None = None
 
     # The public API
     def reset(self) -> None:  # noqa: B027 (optional hook)
@@ -249,6 +254,7 @@ class Agent(ABC):
             "n_stack": self.n_stack,
             "spacing_s": self.spacing_s,
             "agent_config": self.config_dict(),
+            **({"recorded_from": self.recorded_from} if self.recorded_from else {}),
             **(extra or {}),
         }
         (path / CONFIG_FILE).write_text(json.dumps(config, indent=2))
@@ -284,6 +290,8 @@ class Agent(ABC):
         expected = agent.tensors()
         if expected:
             agent.load_tensors(read_weights(path, expected))
+        if isinstance(config.get("recorded_from"), dict):
+            agent.recorded_from = config["recorded_from"]
         return agent
 
     @classmethod

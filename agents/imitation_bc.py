@@ -134,7 +134,7 @@ class ImitationBCAgent(Agent):
         """Train with ``imitation.algorithms.bc.BC`` on the train episodes; save into ``out``."""
         from torch.utils.data import ConcatDataset
 
-        from bc_gym.agents.data import open_datasets, split
+        from bc_gym.agents.data import open_datasets, recorded_from, split
         from bc_gym.agents.training import (
             classification_metrics,
             seed_everything,
@@ -151,8 +151,10 @@ class ImitationBCAgent(Agent):
         device = setup_torch(cfg)
         seed_everything(cfg.seed)
         t0 = time.perf_counter()
-        datasets = open_datasets(datasets)
-        ids = split(datasets, cfg.val_fraction, cfg.seed)
+        span_s = (config.n_stack - 1) * config.spacing_s  # how far back a stack reaches
+        datasets, ids = split(
+            open_datasets(datasets, cfg.obs_size), cfg.val_fraction, cfg.seed, span_s=span_s
+        )
 
         def stacks(which: int) -> tuple[torch.Tensor, torch.Tensor]:
             return _materialise(
@@ -167,6 +169,7 @@ class ImitationBCAgent(Agent):
         xs, ys = stacks(0)
         vx, vy = stacks(1)
         agent = cls(datasets[0].action_map, tuple(datasets[0].obs_shape), config, str(device))
+        agent.recorded_from = recorded_from(datasets)
         agent.policy = _policy(agent.obs_shape, config.n_stack, agent.action_map.n, cfg.lr)
         agent.policy.to(device)
         obs_space, act_space = _spaces(agent.obs_shape, config.n_stack, agent.action_map.n)
@@ -201,7 +204,8 @@ class ImitationBCAgent(Agent):
                     agent.policy._predict(vx[i : i + 512].to(device), deterministic=True).cpu()
                     for i in range(0, len(vx), 512)
                 ]
-            m = classification_metrics(vy.numpy(), torch.cat(preds).numpy(), agent.action_map.n)
+            pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+            m = classification_metrics(vy.numpy(), pred.numpy(), agent.action_map.n)
             history.append(
                 {
                     "epoch": epoch + 1,
@@ -212,7 +216,7 @@ class ImitationBCAgent(Agent):
                 }
             )
             write_curves(history, out / "bc_metrics.csv", out / "bc_curves.png", "imitation-bc")
-            if m["f1"] > best:
+            if m["f1"] > best or len(vy) == 0:  # no validation (val_fraction=0): the last
                 best, bad = m["f1"], 0
                 best_state = {k: v.detach().clone() for k, v in agent.policy.state_dict().items()}
             else:

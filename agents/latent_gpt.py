@@ -697,7 +697,7 @@ def train(
 
     from bc_gym.agents.augment import random_shift
     from bc_gym.agents.base import load_agent
-    from bc_gym.agents.data import load_episodes, open_datasets, split
+    from bc_gym.agents.data import load_episodes, open_datasets, recorded_from, split
     from bc_gym.agents.training import (
         class_weights,
         classification_metrics,
@@ -712,11 +712,16 @@ def train(
     out = Path(out)
     device = setup_torch(cfg)
     seed_everything(cfg.seed)
-    datasets = open_datasets(datasets)
-    ids = split(datasets, cfg.val_fraction, cfg.seed)
+    span_s = (config.context - 1) * config.spacing_s  # how far back a context reaches
+    datasets, ids = split(
+        open_datasets(datasets, cfg.obs_size), cfg.val_fraction, cfg.seed, span_s=span_s
+    )
     train_eps = load_episodes(datasets, [t for t, _ in ids])
     val_eps = load_episodes(datasets, [v for _, v in ids])
+    if not len(val_eps):  # val_fraction=0: nothing held out; VAE grids and report show training
+        val_eps = load_episodes(datasets, [t[:1] for t, _ in ids])
     agent = LatentGPTAgent(datasets[0].action_map, tuple(datasets[0].obs_shape), config)
+    agent.recorded_from = recorded_from(datasets)
     t0 = time.perf_counter()
     finetune = config.encoder_train == "finetune"
     val_frames = np.concatenate(val_eps.frames)

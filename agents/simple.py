@@ -27,11 +27,9 @@ from bc_gym.agents.base import Agent, register_agent
 def _train_counts(datasets: list[Any], val_fraction: float, seed: int) -> np.ndarray:
     from bc_gym.agents.data import open_datasets, split
 
-    datasets = open_datasets(datasets)
-    counts = np.zeros(datasets[0].action_map.n, np.int64)
-    for ds, (train_ids, _) in zip(
-        datasets, split(datasets, val_fraction, seed, need_val=False), strict=False
-    ):
+    parts = split(open_datasets(datasets, resize=False), val_fraction, seed, need_val=False)
+    counts = np.zeros(parts.datasets[0].action_map.n, np.int64)
+    for ds, (train_ids, _) in zip(parts.datasets, parts.ids, strict=True):
         for i in train_ids:
             counts += np.bincount(np.asarray(ds[i].actions), minlength=len(counts))
     return counts
@@ -68,11 +66,12 @@ class RandomAgent(Agent):
     @classmethod
     def train(cls, datasets: list[Any], out: str | Path, train_cfg: Any = None, config: Any = None):
         """Nothing to learn: read the action map and frame shape, save into ``out``."""
-        from bc_gym.agents.data import open_datasets
+        from bc_gym.agents.data import open_datasets, recorded_from
 
-        ds = open_datasets(datasets)[0]
+        ds = open_datasets(datasets, resize=False)[0]
         seed = getattr(train_cfg, "seed", 0)
         agent = cls(ds.action_map, tuple(ds.obs_shape), seed=seed)
+        agent.recorded_from = recorded_from([ds])
         agent.save(out, extra={"train_time_s": 0.0})
         return agent
 
@@ -123,13 +122,14 @@ class MajorityAgent(Agent):
     @classmethod
     def train(cls, datasets: list[Any], out: str | Path, train_cfg: Any = None, config: Any = None):
         """Count the actions of the training episodes; save into ``out``."""
-        from bc_gym.agents.data import open_datasets
+        from bc_gym.agents.data import open_datasets, recorded_from
 
         t0 = time.perf_counter()
         val_fraction = getattr(train_cfg, "val_fraction", 0.2)
         seed = getattr(train_cfg, "seed", 0)
-        datasets = open_datasets(datasets)
+        datasets = open_datasets(datasets, resize=False)
         counts = _train_counts(datasets, val_fraction, seed)
         agent = cls(datasets[0].action_map, tuple(datasets[0].obs_shape), counts=counts)
+        agent.recorded_from = recorded_from(datasets)
         agent.save(out, extra={"train_time_s": round(time.perf_counter() - t0, 3)})
         return agent

@@ -246,7 +246,8 @@ def agent_env(
     import gymnasium as gym
 
     import bc_gym  # noqa: F401  (registers the envs)
-    from bc_gym.wrappers import TimedFrameStack
+    from bc_gym.agents.data import recorded_frame_size
+    from bc_gym.wrappers import ResizeFrames, TimedFrameStack
 
     live = title is not None or kwargs.get("region") is not None  # a window, or a region
     if (env_id is None) == (not live):
@@ -255,6 +256,8 @@ def agent_env(
             f"{title!r}"
         )
     h, w, c = agent.obs_shape
+    # A window is captured at the recorded size, then resized as training resized the data.
+    fh, fw = recorded_frame_size(agent) if live else (h, w)
     if live:
         from bc_gym.games.highway.window import TITLE
 
@@ -264,7 +267,7 @@ def agent_env(
             game=game,
             title=title,
             actions=agent.action_map,
-            obs_size=(h, w),
+            obs_size=(fh, fw),
             grayscale=c == 1,
             fps=fps,
             capture_fps=fps,
@@ -276,24 +279,36 @@ def agent_env(
         if tuple(env.observation_space.shape) != agent.obs_shape:
             env.close()
             env = gym.make(env_id, obs_size=(h, w), grayscale=c == 1, **kwargs)
-    if tuple(env.observation_space.shape) != agent.obs_shape:
+    if tuple(env.observation_space.shape) != (fh, fw, c):
         shape = tuple(env.observation_space.shape)
         env.close()
         raise ValueError(
             f"{env_id or title!r} gives observations of shape {shape}, the agent was trained "
-            f"on {agent.obs_shape}; record or resize the dataset to the env's frame size"
+            f"on {(fh, fw, c)}; record or resize the dataset to the env's frame size"
         )
     if agent.n_stack > 1:
         env = TimedFrameStack(env, agent.n_stack, agent.spacing_s)
+    if (fh, fw) != (h, w):  # after the stack: it reads older frames from the capture buffer
+        env = ResizeFrames(env, (h, w))
     return env
 
 
 # Offline
-def held_out(datasets: Sequence[Any], val_fraction: float, seed: int) -> list[list[int]]:
-    """The held-out episode ids of each dataset (the ``split_episodes`` every agent trains on)."""
-    from bc_gym.datasets.torch import split_episodes
+def held_out(
+    datasets: Sequence[Any], val_fraction: float, seed: int
+) -> tuple[list[Any], list[list[int]]]:
+    """What every agent holds out (:func:`bc_gym.agents.data.split`): datasets and positions.
 
-    return [split_episodes(ds, val_fraction=val_fraction, seed=seed)[1] for ds in datasets]
+    Whole episodes (``split_episodes``) of a dataset with enough of them, as in the published
+    benchmarks; else the last part of each episode, a time block of an ``EpisodeBlocks`` view.
+
+    Returns:
+        ``(datasets, ids)``: the datasets (or views) to replay, and the held-out positions in each.
+    """
+    from bc_gym.agents.data import split
+
+    parts = split(datasets, val_fraction, seed, need_val=False)
+    return parts.datasets, [val for _, val in parts.ids]
 
 
 def replay_actions(
@@ -404,24 +419,26 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
         The dict written to ``results.json``.
     """
     from bc_gym.agents import load_agent
-    from bc_gym.agents.data import open_datasets
+    from bc_gym.agents.data import open_datasets, part_names
     from bc_gym.agents.training import classification_metrics
 
     t_start = time.perf_counter()
     cfg.results.mkdir(parents=True, exist_ok=True)
     datasets = open_datasets([str(d) for d in cfg.datasets])
     action_map = datasets[0].action_map
-    ids = held_out(datasets, cfg.val_fraction, cfg.seed)
-    n_held = sum(len(ds[int(i)]) for ds, idx in zip(datasets, ids, strict=True) for i in idx)
+    held, ids = held_out(datasets, cfg.val_fraction, cfg.seed)
+    n_held = sum(len(ds[int(i)]) for ds, idx in zip(held, ids, strict=True) for i in idx)
     say(
         f"1/4 split: {sum(map(len, ids))} of {sum(len(ds) for ds in datasets)} episodes held "
         f"out ({n_held} labelled frames), val_fraction={cfg.val_fraction}, seed={cfg.seed}",
         cfg.progress,
     )
     if n_held == 0:
-        raise ValueError(
-            f"no held-out frames in {[str(d) for d in cfg.datasets]}: record more episodes "
-            f"(split_episodes holds out whole episodes; a dataset needs 2 or more)"
+        from bc_gym.errors import DatasetError
+
+        raise DatasetError(
+            f"no held-out frames in {[str(d) for d in cfg.datasets]}: record more (or longer) "
+            "episodes"
         )
     say("2/4 train (same split, same budget)", cfg.progress)
     trained, budget = train_agents(cfg, datasets)
@@ -432,7 +449,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
     for name in cfg.agents:
         agent = load_agent(trained[name]["run"], device=cfg.device)
         agents[name] = agent
-        y_true, y_pred = replay_actions(agent, datasets, ids, cfg.progress)
+        y_true, y_pred = replay_actions(agent, held, ids, cfg.progress)
         m = classification_metrics(y_true, y_pred, action_map.n)
         config = json.loads((Path(trained[name]["run"]) / "config.json").read_text())
         rows.append(
@@ -484,7 +501,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Any]:
         "split": {
             "val_fraction": cfg.val_fraction,
             "seed": cfg.seed,
-            "held_out": ids,
+            "held_out": part_names(held, ids),
             "held_out_frames": n_held,
         },
         "budget_s": budget,

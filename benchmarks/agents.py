@@ -261,7 +261,7 @@ if args.vae_ablation:
     from bc_gym.agents.data import load_episodes, split
     from bc_gym.agents.latent_gpt import _latents, train_vae, vae_report
 
-    ids = split([ds], base.val_fraction, base.seed)
+    ids = split([ds], base.val_fraction, base.seed).ids  # 20+ episodes: whole ones, of ds
     tr_eps = load_episodes([ds], [ids[0][0]])
     va_eps = load_episodes([ds], [ids[0][1]])
     lines = [

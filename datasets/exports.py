@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from bc_gym.errors import require
+from bc_gym.errors import ConfigError, require
 
 from .reader import Dataset
 
@@ -26,7 +26,7 @@ def _ids(ds: Dataset, episodes: Sequence[int] | None) -> list[int]:
     ids = list(range(len(ds))) if episodes is None else [int(i) for i in episodes]
     for i in ids:
         if not 0 <= i < len(ds):
-            raise ValueError(f"episode {i} out of range: the dataset has {len(ds)} episodes")
+            raise ConfigError(f"episode {i} out of range: the dataset has {len(ds)} episodes")
     return ids
 
 

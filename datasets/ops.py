@@ -11,7 +11,7 @@ from pathlib import Path
 
 import h5py
 
-from bc_gym.errors import DatasetExistsError, DatasetFormatError
+from bc_gym.errors import ConfigError, DatasetExistsError, DatasetFormatError
 
 from . import spec
 from .reader import Dataset
@@ -46,7 +46,7 @@ def merge(paths: Sequence[str | Path], out: str | Path, *, overwrite: bool = Fal
         DatasetFormatError: the datasets differ in observation shape, keys or action map.
     """
     if not paths:
-        raise ValueError("merge needs at least one dataset")
+        raise ConfigError("merge needs at least one dataset")
     dss = [Dataset.open(p) for p in paths]
     first = dss[0].metadata
     for ds in dss[1:]:
@@ -74,7 +74,7 @@ def split(
 
     ds = Dataset.open(path)
     if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), actual value: {val_fraction!r}")
+        raise ConfigError(f"val_fraction must be in [0, 1), actual value: {val_fraction!r}")
     order = np.random.default_rng(seed).permutation(len(ds))
     n_val = int(round(val_fraction * len(ds)))
     if val_fraction > 0 and len(ds) >= 2:

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from bc_gym.actions import ActionMap
+from bc_gym.errors import DatasetError
 
 from . import spec
 from .reader import Dataset
@@ -80,7 +81,7 @@ def _frames(folder: Path) -> list[Path]:
         if m and p.is_file():
             found.append((int(m.group(1)), p))
     if not found:
-        raise ValueError(f"no numbered PNG frames (e.g. frame_000001.png) in {str(folder)!r}")
+        raise DatasetError(f"no numbered PNG frames (e.g. frame_000001.png) in {str(folder)!r}")
     return [p for _, p in sorted(found)]
 
 
@@ -116,7 +117,7 @@ def import_png_folder(
     for p in files:
         img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
         if img is None:
-            raise ValueError(f"{str(p)!r} is not a readable PNG image")
+            raise DatasetError(f"{str(p)!r} is not a readable PNG image")
         if img.ndim == 2:
             img = img[:, :, None]
         elif img.shape[2] == 3:
@@ -124,9 +125,9 @@ def import_png_folder(
         elif img.shape[2] == 4:
             img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
         if img.dtype != np.uint8:
-            raise ValueError(f"{str(p)!r} is {img.dtype}, expected 8-bit")
+            raise DatasetError(f"{str(p)!r} is {img.dtype}, expected 8-bit")
         if frames and img.shape != frames[0].shape:
-            raise ValueError(f"{str(p)!r} is {img.shape}, the first frame is {frames[0].shape}")
+            raise DatasetError(f"{str(p)!r} is {img.shape}, the first frame is {frames[0].shape}")
         frames.append(img)
     n = len(frames)
     keys = list(action_map.keys)
@@ -136,7 +137,7 @@ def import_png_folder(
                 key_log = folder / name
                 break
         else:
-            raise ValueError(f"no key log (keys.csv or keys.jsonl) in {str(folder)!r}")
+            raise DatasetError(f"no key log (keys.csv or keys.jsonl) in {str(folder)!r}")
     key_log = Path(key_log)
     times = np.arange(n, dtype=np.float64) / fps
     held = np.zeros((n, len(keys)), bool)
@@ -146,7 +147,7 @@ def import_png_folder(
         with open(key_log, newline="") as f:
             rows = list(csv.DictReader(f))
         if len(rows) != n or not rows or set(rows[0]) < {"frame", "keys"}:
-            raise ValueError(
+            raise DatasetError(
                 f"{str(key_log)!r} must have a header frame,time,keys and one row per frame "
                 f"({n} frames), got {len(rows)} rows"
             )

@@ -36,31 +36,78 @@ AGENT_CONFIGS = {
 }
 
 
+def _set_value(field: dataclasses.Field, item: str, raw: str) -> Any:
+    """The value of ``--set KEY=RAW`` for a config ``field``, checked against its default."""
+    from bc_gym.errors import ConfigError
+
+    default = field.default
+    if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
+        default = field.default_factory()
+    if isinstance(default, str):  # text as typed (a JSON string's quotes removed)
+        return raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    want: tuple[type, ...] | None = None
+    if isinstance(default, bool):
+        want, what = (bool,), "true or false"
+    elif isinstance(default, int):
+        want, what = (int,), "an integer"
+    elif isinstance(default, float):
+        want, what = (int, float), "a number"
+    elif isinstance(default, tuple | list):
+        kinds = {type(v) for v in default} or {int}
+        want, what = (list,), f"a JSON list like {json.dumps(list(default))}"
+        if isinstance(value, list) and not all(
+            type(v) in kinds or (float in kinds and type(v) is int) for v in value
+        ):
+            want = ()
+    if want is not None and (
+        not isinstance(value, want) or (isinstance(value, bool) and bool not in want)
+    ):
+        raise ConfigError(
+            f"--set {item!r}: {field.name} must be {what} (default {json.dumps(default)}), "
+            f"actual value: {raw!r}"
+        )
+    if isinstance(default, float):
+        return float(value)
+    return tuple(value) if isinstance(value, list) else value
+
+
 def agent_config(agent: str, overrides: list[str]) -> Any:
-    """Build an agent's config dataclass from ``key=value`` strings (values parsed as JSON)."""
+    """Build an agent's config dataclass from ``KEY=VALUE`` strings.
+
+    Values are parsed as JSON and checked against the type of the field's default (a string
+    field takes the text as typed); the config's own checks run too.
+
+    Raises:
+        ConfigError: an unknown key, a value of the wrong type, or one the config refuses.
+    """
     import importlib
+
+    from bc_gym.errors import ConfigError
 
     if agent not in AGENT_CONFIGS:
         if overrides:
-            raise typer.BadParameter(f"agent {agent!r} has no options, got --set {overrides}")
+            raise ConfigError(f"agent {agent!r} has no options, got --set {overrides}")
         return None
     module, name = AGENT_CONFIGS[agent]
     cls = getattr(importlib.import_module(module), name)
-    fields = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for item in overrides:
         key, sep, raw = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in fields:
-            raise typer.BadParameter(
+            raise ConfigError(
                 f"--set {item!r}: expected KEY=VALUE with KEY one of {sorted(fields)}"
             )
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        kwargs[key] = tuple(value) if isinstance(value, list) else value
-    return cls(**kwargs)
+        kwargs[key] = _set_value(fields[key], item, raw.strip())
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:  # the config's own checks, on values the user typed
+        raise ConfigError(f"--set {' '.join(overrides)}: {exc}") from None
 
 
 def train(
@@ -72,10 +119,22 @@ def train(
     batch_size: int = typer.Option(128, help="Mini-batch size (per process)."),
     lr: float = typer.Option(1e-3, help="Learning rate."),
     patience: int = typer.Option(5, help="Early stopping patience in epochs (0: off)."),
-    val_fraction: float = typer.Option(0.2, help="Fraction of episodes held out."),
+    val_fraction: float = typer.Option(
+        0.2,
+        help="Share held out for validation: whole episodes when there are enough, else the "
+        "last part of each episode. 0: no validation (the last epoch is kept).",
+    ),
+    obs_size: str = typer.Option(
+        "auto",
+        help="Frame size the agent sees, WxH (sides multiples of 16, >= 48), or auto: recorded "
+        "frames as they are when every agent takes them, else 96 px on the long side.",
+    ),
     seed: int = typer.Option(0, help="Seed of the split, sampling and weights."),
     device: str = typer.Option("cpu", help="cpu or cuda."),
     time_budget: float = typer.Option(0.0, help="Stop training after this many seconds (0: off)."),
+    ema_decay: float = typer.Option(
+        0.0, help="Keep an EMA of the weights with this decay, e.g. 0.999 (0: off)."
+    ),
     threads: int = typer.Option(0, help="torch CPU threads (0: default)."),
     resume: bool = typer.Option(False, help="Continue from the training state in OUT."),
     quiet: bool = typer.Option(False, help="No progress bars."),
@@ -83,10 +142,20 @@ def train(
         [], "--set", help="Agent option KEY=VALUE, e.g. --set context=8 --set recon=fg."
     ),
 ) -> None:
-    """Train AGENT on DATASET... and write RUN/ (safetensors, config.json, metrics CSV, curves)."""
+    """Train AGENT on DATASET... and write RUN/ (safetensors, config.json, metrics CSV, curves).
+
+    RUN/config.json also says where the data was recorded (`recorded_from`: window title,
+    region, fps, frame shape), so that `bc-gym play RUN` finds the game and resizes its frames
+    as training did.
+    """
     from bc_gym.agents import agent_class
     from bc_gym.agents.training import TrainConfig, init_distributed, is_main
+    from bc_gym.datasets.views import parse_obs_size
 
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(
+            f"{str(out)!r} is a file; give a folder for the run", param_hint="--out"
+        )
     cls = agent_class(agent)
     cfg = TrainConfig(
         epochs=epochs,
@@ -101,6 +170,8 @@ def train(
         resume=resume,
         progress=not quiet,
         num_threads=threads,
+        ema_decay=ema_decay,
+        obs_size=parse_obs_size(obs_size),
     )
     config = agent_config(agent, set_)
     init_distributed(device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -11,9 +12,78 @@ app = typer.Typer(
 )
 
 
+RARE_SHARE = 0.01
+"""``data info`` warns about an action on fewer than this share of the labelled frames."""
+STILL_STD = 1.0
+"""An episode whose pixels vary less than this over time (std, 0-255 levels) is a still screen."""
+
+
+def still_score(ep: Any, n: int = 32) -> float:
+    """How much an episode's frames change: the mean over pixels of their std over time.
+
+    Read from ``n`` frames spread over the episode (0-255 levels; 0: one constant picture).
+    """
+    import numpy as np
+
+    m = len(ep) + 1
+    idx = np.unique(np.linspace(0, m - 1, min(n, m)).astype(int))
+    frames = np.asarray(ep.observations[idx], np.float32)  # (n, H, W, C)
+    return float(frames.std(axis=0).mean()) if len(frames) > 1 else 0.0
+
+
+def training_warnings(ds: Any) -> list[str]:
+    """What in ``ds`` will hurt training, one sentence each (empty: nothing found).
+
+    A single episode, an action on under 1% of the frames, a still screen (frames that barely
+    change: a wrong region, or a covered or minimised window), a key never pressed.
+    """
+    import numpy as np
+
+    names = ds.action_map.names
+    counts = np.zeros(ds.action_map.n, np.int64)
+    pressed = np.zeros(len(ds.metadata["keys"]), bool)
+    for ep in ds:
+        counts += np.bincount(np.asarray(ep.actions), minlength=ds.action_map.n)
+        if len(ep):
+            pressed |= np.asarray(ep.held_keys, bool).any(axis=0)
+    total = int(counts.sum())
+    out = []
+    if len(ds) == 1:
+        out.append(
+            "a single episode: training validates on its last part (a time block) instead of "
+            "on whole episodes it never saw; record several (F9 starts a new episode) for a "
+            "fairer score"
+        )
+    for name, c in zip(names, counts, strict=True):
+        if 0 < c < RARE_SHARE * total:
+            out.append(
+                f"action {name!r} is on {100 * c / total:.2f}% of the frames ({c} of {total}): "
+                "the agents will hardly learn it; record more play that uses it"
+            )
+    for key, was in zip(ds.metadata["keys"], pressed, strict=True):
+        if not was:
+            out.append(
+                f"key {key!r} was never pressed: no agent can learn to press it; record play "
+                "that uses it, or leave it out of --keys"
+            )
+    still = [i for i, ep in enumerate(ds) if len(ep) and still_score(ep) < STILL_STD]
+    if still:
+        which = "every episode" if len(still) == len(ds) else f"episodes {still}"
+        out.append(
+            f"still screen in {which}: the frames barely change (pixel std < {STILL_STD:g} "
+            "levels over time); check the region or window (`bc-gym find-region`) and that "
+            "the game was visible, not covered or minimised"
+        )
+    return out
+
+
 @app.command()
 def info(path: Path = typer.Argument(..., help="Dataset folder.")) -> None:
-    """Print the metadata, episode count, steps, duration and action counts."""
+    """Print the metadata, episode count, steps, duration and action counts, and warnings.
+
+    The warnings name what will hurt training: a single episode, an action on under 1% of the
+    frames, a still screen, a key never pressed.
+    """
     import numpy as np
 
     from bc_gym.datasets import load_dataset
@@ -39,6 +109,8 @@ def info(path: Path = typer.Argument(..., help="Dataset folder.")) -> None:
             f"{n} {100 * c / total:.1f}%" for n, c in zip(ds.action_map.names, counts, strict=True)
         )
     )
+    for line in training_warnings(ds):
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW)
 
 
 @app.command()
@@ -74,7 +146,25 @@ def view(
     from bc_gym.datasets import load_dataset
     from bc_gym.imaging import upscale
 
+    if scale < 1:
+        raise typer.BadParameter(
+            f"must be an integer >= 1, actual value: {scale}", param_hint="--scale"
+        )
+    if max_frames < 0:
+        raise typer.BadParameter(
+            f"must be >= 0 (0: all frames), actual value: {max_frames}", param_hint="--max-frames"
+        )
+    if out.suffix.lower() not in (".gif", ".mp4"):
+        raise typer.BadParameter(
+            f"must end in .gif or .mp4, actual value: {str(out)!r}", param_hint="--out"
+        )
     ds = load_dataset(path)
+    if not -len(ds) <= episode < len(ds):
+        raise typer.BadParameter(
+            f"the dataset has {len(ds)} episode(s) (positions 0..{len(ds) - 1}), actual value: "
+            f"{episode}",
+            param_hint="--episode",
+        )
     ep = ds[episode]
     keys = list(ds.metadata["keys"])
     n = len(ep) + 1 if max_frames <= 0 else min(max_frames, len(ep) + 1)
@@ -125,6 +215,10 @@ def export(
     from bc_gym.datasets import load_dataset
 
     ds = load_dataset(path)
+    if to == "png" and not -len(ds) <= episode < len(ds):
+        raise typer.BadParameter(
+            f"the dataset has {len(ds)} episode(s), actual value: {episode}", param_hint="--episode"
+        )
     if to == "minari":
         from bc_gym.datasets.exports import MINARI_JPEG_NOTE, to_minari
 
@@ -152,7 +246,12 @@ def import_png(
     from bc_gym.actions import HIGHWAY_ACTIONS, ActionMap
     from bc_gym.datasets.pngfolder import import_png_folder
 
-    amap = HIGHWAY_ACTIONS if actions == "highway" else ActionMap.from_names(actions.split(","))
+    if not fps > 0:
+        raise typer.BadParameter(f"must be > 0, actual value: {fps}", param_hint="--fps")
+    try:
+        amap = HIGHWAY_ACTIONS if actions == "highway" else ActionMap.from_names(actions.split(","))
+    except ValueError as exc:  # the names the user typed
+        raise typer.BadParameter(str(exc), param_hint="--actions") from None
     typer.echo(
         f"wrote {import_png_folder(folder, out, action_map=amap, fps=fps, overwrite=overwrite)}"
     )
@@ -181,5 +280,9 @@ def split(
     """Split a dataset by episode into train and validation datasets."""
     from bc_gym.datasets.ops import split as do_split
 
+    if not 0.0 <= val_fraction < 1.0:
+        raise typer.BadParameter(
+            f"must be in [0, 1), actual value: {val_fraction}", param_hint="--val-fraction"
+        )
     a, b = do_split(path, train, val, val_fraction=val_fraction, seed=seed)
     typer.echo(f"wrote {a} and {b}")

@@ -26,9 +26,21 @@ def demo(
     control rate, observation age) and writes OUT/table.md, results.json, returns.png and
     latent_gpt_driving.gif. Starts its own Xvfb when there is no display.
     """
+    from bc_gym.agents import agent_names
     from bc_gym.demo import DemoConfig, run_demo
 
     names = tuple(a.strip() for a in agents.split(",") if a.strip())
+    unknown = [a for a in names if a not in agent_names()]
+    if unknown or not names:
+        raise typer.BadParameter(
+            f"unknown agents {unknown}; expected some of {agent_names()}", param_hint="--agents"
+        )
+    sizes = {"--record-s": record_s, "--train-s": train_s, "--episodes": episodes}
+    for hint, value in {**sizes, "--max-steps": max_steps}.items():
+        if value < 0:
+            raise typer.BadParameter(
+                f"must be >= 0 (0: the default), actual value: {value}", param_hint=hint
+            )
     run_demo(
         DemoConfig(
             out=out,

@@ -35,11 +35,19 @@ def highway(
     from bc_gym.games.highway import GameConfig, ScriptedExpert
     from bc_gym.games.highway.window import run_window
 
+    if scale < 1:
+        raise typer.BadParameter(f"must be >= 1, actual value: {scale}", param_hint="--scale")
+    if not fps > 0:
+        raise typer.BadParameter(f"must be > 0, actual value: {fps}", param_hint="--fps")
+    try:
+        config = GameConfig(lanes, traffic_density, traffic_speed)
+    except ValueError as exc:  # the lanes and traffic the user typed
+        raise typer.BadParameter(str(exc)) from None
     run_window(
         fps=fps,
         scale=scale,
         seed=seed,
-        config=GameConfig(lanes, traffic_density, traffic_speed),
+        config=config,
         max_steps=max_steps or None,
         max_episodes=max_episodes or None,
         log=log,

@@ -61,19 +61,3 @@ def test_decode_keys_sums_a_key_over_its_combos():
     for name in ("down", "down+left", "down+right"):
         p[HIGHWAY_ACTIONS.index(name)] = 0.2
     assert HIGHWAY_ACTIONS.names[decode_keys(p, HIGHWAY_ACTIONS)] == "down"
-
-
-@pytest.mark.parametrize("name", ["cnn-bc", "latent-gpt"])
-def test_one_episode_is_a_clear_error_for_agents_that_validate(
-    name, tmp_path, tiny_train_config, tiny_gpt_config
-):
-    from bc_gym.agents import agent_class
-    from bc_gym.datasets.recipes import highway_expert_dataset
-
-    one = highway_expert_dataset(n_episodes=1, noise=0.05, seed=0, root=tmp_path, max_steps=40)
-    config = tiny_gpt_config() if name == "latent-gpt" else None
-    with pytest.raises(ValueError, match="none could be held out.*at least 2 episodes"):
-        agent_class(name).train([one], tmp_path / "run", tiny_train_config(), config)
-    # Agents without validation train on it.
-    majority = agent_class("majority").train([one], tmp_path / "maj", tiny_train_config())
-    assert majority.act(np.zeros((64, 64, 3), np.uint8)) in range(HIGHWAY_ACTIONS.n)

@@ -83,7 +83,7 @@ def test_augmentation_changes_the_vae_training_deterministically(
 
     ds = open_datasets([tiny_dataset])
     cfg = tiny_train_config()
-    ids = split(ds, cfg.val_fraction, cfg.seed)
+    ds, ids = split(ds, cfg.val_fraction, cfg.seed)
     val = np.concatenate(load_episodes(ds, [ids[0][1]]).frames)
     vae_cfg = VAEConfig(latent_dim=8, channels=(8, 8, 16, 16))
     weights = []
@@ -187,5 +187,7 @@ def test_act_ensembles_the_overlapping_chunks():
     ],
 )  # fmt: skip
 def test_bad_options_name_the_value(options, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
+    from bc_gym.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
         LatentGPTConfig(**options)

@@ -51,7 +51,7 @@ def test_merge_view_export(tiny_highway, tmp_path):
     assert len(m) == 6 and m.episode_ids == list(range(6))
     np.testing.assert_array_equal(m[4].observations[:], src[1].observations[:])
     r = runner.invoke(app, ["data", "merge", str(tiny_highway), "-o", str(out)])
-    assert r.exit_code != 0 and "refusing to overwrite" in str(r.exception)
+    assert r.exit_code == 2 and "refusing to overwrite" in r.output  # one line, no traceback
     r = runner.invoke(
         app,
         [
