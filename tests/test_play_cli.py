@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,22 +107,25 @@ def test_a_game_that_restarts_by_itself_needs_no_reset_keys(run, highway_window_
 
 
 @pytest.mark.x11
-def test_without_window_options_play_uses_the_recorded_window(run, frozen_game, tmp_path):
-    recorded = tmp_path / "recorded-run"
-    shutil.copytree(run, recorded)
-    config = json.loads((recorded / "config.json").read_text())
-    # What `bc-gym train` stores for data recorded from the built-in game's window.
-    config["recorded_from"] = {"window_title": "bc-gym HighwayRacer",
-                               "region": list(frozen_game.window.region), "fps": 30.0}  # fmt: skip
-    (recorded / "config.json").write_text(json.dumps(config))
-    res = CliRunner().invoke(app, ["play", str(recorded), "--episodes", "1"])
+def test_without_window_options_play_uses_the_recorded_window(frozen_game, tmp_path):
+    """Record the window at 20 fps, train on it, play: no --title, --region or --fps."""
+    data, run = tmp_path / "data", tmp_path / "run"
+    rec = subprocess.run([_exe(), "record", "--title", "HighwayRacer", "--fps", "20",
+                          "--duration", "2", "-q", "-o", str(data)],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert rec.returncode == 0, rec.stderr
+    res = CliRunner().invoke(app, ["train", "majority", str(data), "-o", str(run), "--quiet"])
+    assert res.exit_code == 0, res.output
+    recorded = json.loads((run / "config.json").read_text())["recorded_from"]
+    assert recorded["window_title"] == "bc-gym HighwayRacer" and recorded["fps"] == 20.0
+    res = CliRunner().invoke(app, ["play", str(run), "--episodes", "1"])
     assert res.exit_code == 0, res.output
     assert "Playing the window the training data was recorded from (title " in res.output
     assert "'bc-gym HighwayRacer')" in res.output
+    assert " at 20 Hz; " in res.output  # the recording's rate
     # The built-in game's preset: its banner ends the game, Space restarts, the score is read.
     assert re.search(r"^episode 0: return [\d.]+, [\d.]+ s, \d+ steps, ended by game over",
                      res.output, re.M), res.output  # fmt: skip
-    assert " at 30 Hz; " in res.output  # the recording's rate
 
 
 @pytest.mark.x11
