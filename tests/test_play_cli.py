@@ -226,10 +226,24 @@ def test_play_option_errors(args, message, run):
     assert message in _error(["play", str(run), *args])
 
 
-def test_record_and_bench_option_errors(tmp_path):
-    assert "give the game: --title TEXT or --region X,Y,W,H" in _error(
-        ["record", "-o", str(tmp_path / "d")]
-    )
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give the game: --title TEXT or --region X,Y,W,H"),
+        (["--fps", "0"], "--fps must be in (0, 1000] frames per second, not 0"),
+        (["--size", "64"], "--size: size must be WxH, e.g. 160x120, actual value: '64'"),
+        (["--hotkeys", "f8,f8,f9"], "--hotkeys: hotkeys must be three different keys"),
+        (["--keys", "left,f9"], "--keys: keys ['f9'] are recorder hotkeys"),
+        (["--compression", "zip"], "--compression must be gzip, lzf or none, not 'zip'"),
+    ],
+)  # fmt: skip
+def test_record_option_errors(args, message, tmp_path):
+    window = ["--region", "0,0,64,64"] if args else []
+    assert message in _error(["record", "-o", str(tmp_path / "d"), *window, *args])
+    assert not (tmp_path / "d").exists()
+
+
+def test_bench_option_errors(tmp_path):
     assert "--game-over-* and --reset-keys are for a live window" in _error(
         ["bench", str(tmp_path), "--game-over-still", "1"]
     )

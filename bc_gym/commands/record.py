@@ -163,7 +163,6 @@ def record(
     )
     if not window.has_window:
         raise WindowOptionError("give the game: --title TEXT or --region X,Y,W,H")
-    check_platform(allow_wayland)
     if compression not in ("gzip", "lzf", "none"):
         raise typer.BadParameter(f"--compression must be gzip, lzf or none, not {compression!r}")
     if not (math.isfinite(fps) and 0 < fps <= 1000):
@@ -185,6 +184,7 @@ def record(
         hot.check_disjoint(key_list)
     except ValueError as exc:
         raise typer.BadParameter(f"--keys: {exc}") from None
+    check_platform(allow_wayland)
     capture = ScreenCapture(
         window.region,
         title=window.title,
