@@ -210,3 +210,19 @@ def test_a_frozen_screen_ends_episodes_without_f9(highway_window_factory, tmp_pa
     meta = ds.metadata["recording"]
     assert meta["game_over"] == "FrozenScreenDetector(seconds=0.5, tol=1)"
     assert meta["skipped_game_over"] >= 25 * len(ended)  # ~1 s of frozen frames per game
+
+
+def test_cut_on_game_over_needs_a_detector_off_the_built_in_game(xvfb, tmp_path):
+    out = tmp_path / "x"
+    r = subprocess.run(
+        [_exe(), "record", "--region", "0,0,64,64", "--cut-on-game-over", "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "error: --cut-on-game-over needs --game-over-image PNG (a screenshot of the game-over "
+        "screen: `bc-gym find-region --title TEXT --save-game-over PNG`) or --game-over-still "
+        "SECONDS (a game that freezes when it ends), unless the game is bc-gym HighwayRacer"
+    ]
+    assert not (tmp_path / "x").exists()
