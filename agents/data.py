@@ -179,9 +179,9 @@ def time_blocks(ds: Any, val_fraction: float, span_s: float) -> tuple[Any, list[
     """Hold out the last ``val_fraction`` of each episode of ``ds`` as a time block.
 
     Between the training block and the validation block of an episode lies a gap of
-    ``span_s`` seconds (plus half a frame period) of unused frames: a window of the agent's
-    context ending on a validation frame, even one reaching back before the block, touches no
-    training frame, and no training window touches a validation frame.
+    ``span_s`` seconds of unused frames: a window of the agent's context ending on a
+    validation frame, even one reaching back before the block, touches no training frame, and
+    no training window touches a validation frame.
 
     Returns:
         ``(EpisodeBlocks view, train ids, val ids)``; an episode too short for a training block
@@ -192,7 +192,6 @@ def time_blocks(ds: Any, val_fraction: float, span_s: float) -> tuple[Any, list[
     blocks: list[tuple[int, int, int]] = []
     train: list[int] = []
     val: list[int] = []
-    tol = 0.5 / float(ds.fps)
     for e in range(len(ds)):
         ep = ds[e]
         n = len(ep)
@@ -200,8 +199,11 @@ def time_blocks(ds: Any, val_fraction: float, span_s: float) -> tuple[Any, list[
             continue
         v0 = n - min(n, max(1, round(val_fraction * n)))  # first held-out step
         ts = np.asarray(ep.timestamps, np.float64)
-        # The training block's frames are 0..s1: all strictly before the gap.
-        s1 = int(np.searchsorted(ts, ts[v0] - span_s - tol, side="left")) - 1
+        # The training block's frames are 0..s1: the frames that are never the nearest one to
+        # a time at or after ts[v0] - span_s (the time rule of every window), however
+        # irregular the clock: frame k is safe when its midpoint with k + 1 lies before.
+        mids = (ts[:-1] + ts[1:]) / 2
+        s1 = int(np.searchsorted(mids, ts[v0] - span_s, side="left")) - 1
         if s1 >= 1:
             train.append(len(blocks))
             blocks.append((e, 0, s1))

@@ -62,4 +62,4 @@ class ResizeFrames(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
         out = np.empty((len(frames), *self.observation_space.shape[-3:]), np.uint8)
         for i, frame in enumerate(frames):
             out[i] = resize(frame, self.size)
-        return out.reshape(self.observation_space.shape)
+        return out.reshape(*obs.shape[:-3], *out.shape[1:])
