@@ -14,6 +14,10 @@ register(
     entry_point="bc_gym.games.highway.env:HighwayRacerEnv",
 )
 register(
+    id="bc_gym/Runner-v0",
+    entry_point="bc_gym.games.runner.env:RunnerEnv",
+)
+register(
     id="bc_gym/Screen-v0",
     entry_point="bc_gym.envs.screen_env:ScreenEnv",
     nondeterministic=True,  # a live screen: same seed, different frames

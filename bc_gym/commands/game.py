@@ -54,3 +54,51 @@ def highway(
         autopilot=ScriptedExpert(autopilot_noise, seed=seed) if autopilot else None,
         start_paused=start_paused,
     )
+
+
+@app.command()
+def runner(
+    seed: int = typer.Option(1, help="Seed of the first game; each restart uses the next."),
+    autopilot: bool = typer.Option(
+        False,
+        help="The scripted expert plays: it reads the window's pixels and sends real "
+        "X key events (XTEST).",
+    ),
+    autopilot_lead: float = typer.Option(
+        2.0, help="Autopilot: act this many game steps early (screen and key latency)."
+    ),
+    seconds: float = typer.Option(0.0, help="Close the page after this many seconds (0: never)."),
+    left: int = typer.Option(0, help="Window position on screen, px from the left."),
+    top: int = typer.Option(0, help="Window position on screen, px from the top."),
+) -> None:
+    """Runner in a Chromium window: Arrow Up jumps, Arrow Down ducks.
+
+    After GAME OVER the picture freezes for 1.5 s, then the next game starts (Space: at once).
+    The window is 600x150 (the canvas) and titled 'bc-gym Runner | score S | best B | games G'.
+    Close it, press Ctrl+C or send SIGTERM to stop: Chromium is closed and no key stays held.
+    """
+    import signal
+    import threading
+
+    from bc_gym.games.runner.browser import RunnerPage
+    from bc_gym.games.runner.expert import ScriptedExpert
+    from bc_gym.games.runner.screen import run_autopilot
+
+    stop = threading.Event()
+
+    def _stop(signum, frame) -> None:  # SIGTERM: leave through the context managers
+        stop.set()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _stop)  # before KeyController chains its own handler
+    with RunnerPage(seed=seed, position=(left, top)) as page:
+        typer.echo(f"{page.current_title()} (window {page.window.region}); Ctrl+C stops")
+        limit = seconds or None
+        if autopilot:
+            run_autopilot(page.window, ScriptedExpert(lead=autopilot_lead), seconds=limit,
+                          stop=stop)  # fmt: skip
+        else:
+            try:
+                page.proc.wait(limit)
+            except Exception:  # subprocess.TimeoutExpired: --seconds elapsed
+                pass
