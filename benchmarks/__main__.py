@@ -27,20 +27,15 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         "recorder",
         ["--fps", "30,60,120,180", "--compressions", "gzip", "--seconds", "60"],
     ),
-    "agents": ("agents", []),
+    # The agent protocol: 3 training seeds x 50 unseen seeds per agent, 2 jobs at a time;
+    # --out keeps each job's result, so a rerun after an interruption resumes.
+    "agents": ("agents", ["--out", "runs/agents"]),
     "agents-100-episodes": (
         "agents",
-        ["--agents", "latent-gpt,cnn-bc", "--episodes", "100", "--name", "agents-100-episodes"],
+        ["--agents", "latent-gpt,cnn-bc", "--episodes", "100", "--name", "agents-100-episodes"]
+        + ["--out", "runs/agents-100-episodes"],
     ),
-    # The spread between training runs (seed 0 is "agents"); 1 thread, as published.
-    **{
-        f"agents-seed{seed}": (
-            "agents",
-            ["--agents", "latent-gpt,cnn-bc", "--seed", f"{seed}", "--threads", "1"]
-            + ["--name", f"agents-seed{seed}"],
-        )
-        for seed in (1, 2)
-    },
+    "learning_curve": ("learning_curve", []),
     "agents-vae-ablation": (
         "agents",
         ["--agents", "", "--vae-ablation", "--name", "agents-vae-ablation"],

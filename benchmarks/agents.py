@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     P.add_options(p)
     p.add_argument("--vae-ablation", action="store_true", help="also compare VAE losses")
     p.add_argument("--ablation-epochs", type=int, default=3, help="VAE epochs per ablation run")
+    p.add_argument("--budget", default=None, help=argparse.SUPPRESS)  # removed: a clear error
     p.add_argument("--out", default="", help="run folders (default: a temporary folder)")
     p.add_argument("--name", default="agents",
                    help="results file name (benchmarks/results/NAME.md)")  # fmt: skip
@@ -177,6 +178,11 @@ def main(argv: list[str] | None = None) -> None:
     from bc_gym.agents import agent_class, agent_names
     from bc_gym.datasets import load_dataset
 
+    if args.budget is not None:
+        parser.error(
+            f"--budget {args.budget}: training has no time budget any more; its length is "
+            "--epochs x --steps-per-epoch (one agent: --set AGENT.epochs=N)"
+        )
     torch.set_num_threads(args.threads)
     names = [n.strip() for n in args.agents.split(",") if n.strip()]
     unknown = [n for n in names if n not in agent_names()]

@@ -12,13 +12,16 @@ too, and every return is also given as % of the expert's mean. The exact-state M
 :func:`run_jobs` runs the jobs in parallel processes (``jobs`` at a time, ``Setup.threads``
 torch threads each) and caches each job's result as ``result.json`` in its run folder: an
 interrupted run resumes where it stopped, and a cached result is reused only if every setting
-that made it is equal (:meth:`Job.key`). ``benchmarks/agents.py`` (one table) and
-``benchmarks/learning_curve.py`` (one point per episode count) are built on it.
+that made it and the code that decides it (:func:`code_digest`) are unchanged (:meth:`Job.key`).
+``benchmarks/agents.py`` (one table) and ``benchmarks/learning_curve.py`` (one point per
+episode count) are built on it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 import multiprocessing
 import time
@@ -117,6 +120,24 @@ class Setup:
         return env
 
 
+ROOT = Path(__file__).resolve().parent.parent
+CODE = ("agents", "datasets", "bc_gym/games", "bc_gym/wrappers", "bc_gym/evaluation.py",
+        "bc_gym/actions.py", "bc_gym/imaging.py", "benchmarks/protocol.py",
+        "benchmarks/bc_ceiling.py")  # fmt: skip
+"""The source that decides a job's result (training, the game, the evaluation)."""
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-1 of the :data:`CODE` sources: a cached result is stale once they change."""
+    h = hashlib.sha1()
+    for part in CODE:
+        path = ROOT / part
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _jsonable(x: Any) -> Any:
     """Dataclasses, tuples and paths as plain JSON values (for cache keys)."""
     return json.loads(json.dumps(x, default=lambda o: dataclasses.asdict(o)
@@ -145,14 +166,15 @@ class Job:
     def key(self) -> dict[str, Any]:
         """Everything that decides this job's result (a cached result must match it)."""
         return _jsonable({
-            "protocol": PROTOCOL_VERSION, "agent": self.agent, "seed": self.seed,
+            "protocol": PROTOCOL_VERSION, "code": code_digest(), "agent": self.agent,
+            "seed": self.seed,
             "setup": self.setup, "train": self.train, "config": self.config, "watch": self.watch,
         })  # fmt: skip
 
     @property
     def label(self) -> str:
-        """E.g. ``cnn-bc seed 1``."""
-        return f"{self.agent} seed {self.seed}"
+        """E.g. ``cnn-bc seed 1 (20 episodes)``."""
+        return f"{self.agent} seed {self.seed} ({self.setup.episodes} episodes)"
 
 
 # Options: --set AGENT.KEY=VALUE
@@ -493,7 +515,7 @@ def expert_result(setup: Setup, out: Path) -> Any:
     from bc_gym.evaluation import Episode, EvalResult, evaluate
     from bc_gym.games.highway import ScriptedExpert
 
-    key = _jsonable({"protocol": PROTOCOL_VERSION, "seeds": setup.seeds,
+    key = _jsonable({"protocol": PROTOCOL_VERSION, "code": code_digest(), "seeds": setup.seeds,
                      "max_steps": setup.max_steps})  # fmt: skip
     path = Path(out) / "expert.json"
     name = "expert (noise 0, reads the game state)"

@@ -97,7 +97,8 @@ def test_protocol_trains_every_seed_drives_the_same_seeds_and_resumes(tmp_path):
     # Another option is another job: cnn-bc trains again, the others are read back.
     third = _run([*cmd, "--set", "cnn-bc.lr=0.002", "--jobs", "1"])
     assert third.returncode == 0, third.stderr[-3000:]
-    assert third.stdout.count(": cached (") == 4 and "cnn-bc seed 3: training" in third.stdout
+    assert third.stdout.count(": cached (") == 4
+    assert "cnn-bc seed 3 (2 episodes): training" in third.stdout
     (ROOT / "benchmarks" / "results" / "protocol-smoke-tiny.md").unlink(missing_ok=True)
 
 
@@ -110,6 +111,7 @@ def test_protocol_trains_every_seed_drives_the_same_seeds_and_resumes(tmp_path):
         (["--seed", "1", "--train-seeds", "0,1"], "give --seed 1 or --train-seeds 0,1"),
         (["--train-seeds", "0,0"], "--train-seeds needs distinct seeds"),
         (["--agents", "cnn-bb"], "unknown agents ['cnn-bb']"),
+        (["--budget", "277"], "training has no time budget any more"),
     ],
 )
 def test_bad_options_are_named(tmp_path, args, message):
