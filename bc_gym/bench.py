@@ -275,7 +275,12 @@ def agent_env(
             **kwargs,
         )
     else:
-        env = gym.make(env_id, **kwargs)
+        try:
+            env = gym.make(env_id, **kwargs)
+        except gym.error.UnregisteredEnv as exc:  # an id the user typed
+            from bc_gym.errors import ConfigError
+
+            raise ConfigError(f"unknown env id {env_id!r}: {exc}") from None
         if tuple(env.observation_space.shape) != agent.obs_shape:
             env.close()
             env = gym.make(env_id, obs_size=(h, w), grayscale=c == 1, **kwargs)

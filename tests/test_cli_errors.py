@@ -40,6 +40,8 @@ def cases(data: Path, tmp: Path) -> list[tuple[list[str], str]]:
     """``(arguments, a part of the error line)`` for each command."""
     d, o = str(data), str(tmp / "out")
     (tmp / "file").write_text("not a folder")
+    run = str(tmp / "run")
+    assert CliRunner().invoke(app, ["train", "majority", d, "-o", run]).exit_code == 0
     train = ["train", "cnn-bc", d, "-o", o]
     return [
         (train + ["--val-fraction", "1.5"], "val_fraction must be in [0, 1)"),
@@ -55,6 +57,8 @@ def cases(data: Path, tmp: Path) -> list[tuple[list[str], str]]:
         (["train", "cnn-bc", str(tmp / "nope"), "-o", o], "no dataset at"),
         (["train", "cnn-bb", d, "-o", o], "Did you mean: 'cnn-bc'?"),
         (["play", str(tmp / "nope"), "--env", "bc_gym/HighwayRacer-v0"], "not an agent checkpoint"),
+        (["play", run, "--env", "nosuch/Game-v0"], "unknown env id 'nosuch/Game-v0'"),
+        (["play", run, "--env", "bc_gym/HighwayRacer-v9"], "It provides versioned environments"),
         (["record", "-o", o, "--title", "Game"], "No DISPLAY is set"),
         (["record", "-o", o, "--region", "1,2"], "region must be X,Y,W,H"),
         (["find-region", "--title", "Game"], "No DISPLAY is set"),
