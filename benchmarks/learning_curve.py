@@ -102,9 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     """Train and drive every point (cached ones are read back); write the table and plot."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = "python -m benchmarks.learning_curve " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    given = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python -m benchmarks.learning_curve", *given])
     import bc_gym  # noqa: F401  (registers the env)
     from bc_gym.agents import agent_names
     from bc_gym.datasets import load_dataset
