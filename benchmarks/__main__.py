@@ -1,12 +1,15 @@
 """Run every benchmark and refresh the README's tables.
 
-    .venv/bin/python -m benchmarks                 # all of them (about two hours on 2 cores)
+    .venv/bin/python -m benchmarks                 # all of them (about 5 hours on 2 cores)
+    .venv/bin/python -m benchmarks agents learning_curve   # the agent protocol (~3.5 hours)
     .venv/bin/python -m benchmarks game realtime   # some of them
     .venv/bin/python -m benchmarks --readme-only   # only copy results/*.md into README.md
 
 Each script writes ``benchmarks/results/NAME.md``. The README holds each table between
 ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``; this command replaces what is between
 the markers with the file's content, so no figure in the README is ever typed by hand.
+The agent benchmarks keep each job's result in ``runs/`` (``--out``): run the same command
+again after an interruption and it resumes.
 """
 
 from __future__ import annotations
