@@ -217,6 +217,10 @@ def default_config(name: str, setup: Setup, tiny: bool = False) -> Any:
     return config
 
 
+NOT_SETTABLE = {"seed", "num_threads", "time_budget_s", "resume", "progress"}
+"""``TrainConfig`` fields the protocol sets itself (no wall-time budget: runs must repeat)."""
+
+
 def apply_sets(
     items: Sequence[str],
     configs: dict[str, Any],
@@ -257,7 +261,7 @@ def apply_sets(
             )
         config = configs[agent]
         fields = {f.name for f in dataclasses.fields(config)} if config is not None else set()
-        train_fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed", "num_threads"}
+        train_fields = {f.name for f in dataclasses.fields(TrainConfig)} - NOT_SETTABLE
         if key in fields:
             value = parse_value(raw, getattr(config, key), head)
             configs[agent] = dataclasses.replace(config, **{key: value})

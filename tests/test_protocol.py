@@ -57,6 +57,7 @@ def test_set_accepts_str_int_float_and_bool_values_of_agent_and_training_options
         ("latent-gpt.sample_latents=maybe", "expected a bool value like True"),
         ("cnn-bc.frames=3", "cnn-bc has no option 'frames'; expected one of ["),
         ("majority.epochs=3", "majority has no option 'epochs'"),
+        ("cnn-bc.time_budget_s=60", "cnn-bc has no option 'time_budget_s'"),
         ("cnn.n_stack=3", "expected [AGENT.]KEY=VALUE with AGENT one of ["),
     ],
 )
