@@ -559,6 +559,21 @@ def _f(x: float | None, fmt: str = ".3f") -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
 
+def _held_out_text(split: dict[str, Any]) -> str:
+    """What was held out: whole episodes, or time blocks ``[episode, start, stop]``."""
+    parts = [p for held in split["held_out"] for p in held]
+    vf, frames = split["val_fraction"], split["held_out_frames"]
+    if any(isinstance(p, list) for p in parts):
+        return (
+            f"the last {vf:g} of each episode, {len(parts)} time block(s) ({frames} labelled "
+            "frames; too few episodes to hold out whole ones)"
+        )
+    return (
+        f"{len(parts)} episodes ({frames} labelled frames), `split_episodes(val_fraction={vf}, "
+        f"seed={split['seed']})`"
+    )
+
+
 def results_markdown(result: dict[str, Any]) -> str:
     """The ``results.md`` text: machine line, command, setup, offline and online tables."""
     rows = result["agents"]
@@ -583,10 +598,7 @@ def results_markdown(result: dict[str, Any]) -> str:
         "",
         f"Command: `{result['command']}`",
         "",
-        f"Datasets: {', '.join(result['datasets'])}. Held out: "
-        f"{sum(map(len, result['split']['held_out']))} episodes "
-        f"({result['split']['held_out_frames']} labelled frames), `split_episodes("
-        f"val_fraction={result['split']['val_fraction']}, seed={result['split']['seed']})`. "
+        f"Datasets: {', '.join(result['datasets'])}. Held out: {_held_out_text(result['split'])}. "
         f"Training budget: {budget}.",
         "",
         "## Offline (held-out episodes, replayed through act())",
