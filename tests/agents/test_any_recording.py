@@ -277,3 +277,16 @@ def _env() -> dict[str, str]:
     import os
 
     return {**os.environ, "SDL_AUDIODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+
+
+def test_bench_replays_the_held_out_time_block(one_wide_episode, tmp_path):
+    from bc_gym.bench import BenchConfig, run_bench
+
+    out = tmp_path / "bench"
+    agents = ("majority", "random")
+    result = run_bench(
+        BenchConfig([one_wide_episode], agents, seeds=0, results=out, progress=False)
+    )
+    assert result["split"]["held_out"] == [[[0, 72, 90]]]  # the last 20% of the 90 steps
+    assert result["split"]["held_out_frames"] == result["agents"][0]["offline"]["frames"] == 18
+    assert "the last 0.2 of each episode, 1 time block(s)" in (out / "results.md").read_text()
