@@ -24,6 +24,7 @@ import functools
 import hashlib
 import json
 import multiprocessing
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -465,8 +466,8 @@ def run_jobs(
 ) -> list[dict[str, Any]]:
     """Run every job (cached ones are read back), ``n_jobs`` processes at a time.
 
-    With ``n_jobs > 1`` each job runs in a fresh process (``spawn``), so the torch threads of
-    one job never share a process with another's, and memory is returned after each job.
+    With ``n_jobs > 1`` each job runs in a worker process (``spawn``; a fresh one per job on
+    Python 3.11+, so memory is returned after each job), with ``Setup.threads`` torch threads.
 
     Returns:
         The results, in the order of ``jobs``.
@@ -494,8 +495,10 @@ def run_jobs(
             log(f"  {jobs[i].label}: training...")
             done(i, run_job(jobs[i]))
     else:
+        # A fresh process per job where Python allows it (3.11+): memory goes back after each.
+        fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(n_jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
+        with ProcessPoolExecutor(n_jobs, mp_context=ctx, **fresh) as pool:
             futures = {pool.submit(run_job, jobs[i]): i for i in todo}
             log(f"  {len(todo)} jobs, {n_jobs} at a time: " +
                 ", ".join(jobs[i].label for i in todo))  # fmt: skip
