@@ -13,6 +13,11 @@ collapses onto one action closed-loop. An optional head predicts the next latent
 context (a small world-model loss). At play time each new frame is encoded once and its latent
 cached by the frame's content, so ``act()`` costs one encoder pass and one transformer pass.
 
+Options of :class:`LatentGPTConfig`, off by default: ``encoder_train="finetune"`` trains the
+VAE's encoder with the action loss (end to end, on raw frames; optionally with the VAE loss,
+``recon_weight``), ``augment_pad`` shifts training frames by a few pixels (RAD / DrQ), and
+``chunk`` predicts the next actions too, which ``act()`` combines by temporal ensembling (ACT).
+
 Example:
     >>> import torch
     >>> from bc_gym.agents.latent_gpt import GPT, GPTConfig
@@ -40,6 +45,7 @@ from bc_gym.actions import ActionMap
 from bc_gym.agents.base import Agent, config_from_dict, config_to_dict, register_agent
 from bc_gym.agents.training import TrainConfig
 from bc_gym.agents.vae import VAE, VAEConfig, chw
+from bc_gym.errors import ConfigError
 
 
 # The transformer, as in nanoGPT
@@ -301,20 +307,20 @@ class LatentGPTConfig:
 
     def __post_init__(self) -> None:
         if self.encoder_train not in ("frozen", "finetune"):
-            raise ValueError(
+            raise ConfigError(
                 f"encoder_train must be 'frozen' or 'finetune', actual value: "
                 f"{self.encoder_train!r}"
             )
         for name in ("finetune_batch_size", "finetune_grad_frames", "augment_pad"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, actual value: {value!r}")
+                raise ConfigError(f"{name} must be an integer >= 0, actual value: {value!r}")
         if not isinstance(self.chunk, int) or self.chunk < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"chunk must be an integer >= 1 (1: no chunking), actual value: {self.chunk!r}"
             )
         if self.recon_weight < 0:
-            raise ValueError(f"recon_weight must be >= 0, actual value: {self.recon_weight!r}")
+            raise ConfigError(f"recon_weight must be >= 0, actual value: {self.recon_weight!r}")
 
 
 @register_agent("latent-gpt")
