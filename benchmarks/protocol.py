@@ -218,8 +218,9 @@ def default_config(name: str, setup: Setup, tiny: bool = False) -> Any:
     return config
 
 
-NOT_SETTABLE = {"seed", "num_threads", "time_budget_s", "resume", "progress"}
-"""``TrainConfig`` fields the protocol sets itself (no wall-time budget: runs must repeat)."""
+NOT_SETTABLE = {"seed", "num_threads", "time_budget_s", "resume", "progress", "obs_size"}
+"""``TrainConfig`` fields the protocol decides (no wall-time budget: runs must repeat; the frame
+size is ``--obs-size``, the size the agents also play at)."""
 
 
 def apply_sets(
