@@ -26,6 +26,7 @@ from .writer import DatasetWriter, EpisodeData
 # Bump when the generated data changes. 2: the expert sees only the screen. 3: the expert keeps
 # no lane plan (a function of the screen), and labels are its own actions under noise (DART).
 RECIPE_VERSION = 3
+RUNNER_RECIPE_VERSION = 1  # bump when runner_expert_dataset's data changes
 
 
 def default_root() -> Path:
@@ -166,6 +167,130 @@ def highway_expert_dataset(
             os.replace(tmp, out)  # atomic: concurrent builders never see a half-written dataset
         except OSError:
             if not (out / spec.METADATA_FILE).is_file():  # another builder did not win either
+                raise
+    finally:
+        env.close()
+        shutil.rmtree(tmp.parent, ignore_errors=True)
+    return out
+
+
+def runner_expert_dataset(
+    n_episodes: int = 20,
+    noise: float = 0.05,
+    seed: int = 0,
+    obs_size: tuple[int, int] = (75, 300),
+    root: str | Path | None = None,
+    *,
+    max_steps: int = 1000,
+    grayscale: bool = False,
+    labels: str = "expert",
+) -> Path:
+    """Runner (``bc_gym/Runner-v0``) played by its :class:`~bc_gym.games.runner.ScriptedExpert`.
+
+    Built and cached as :func:`highway_expert_dataset` is: episode ``i`` resets the game with
+    seed ``seed * 100_003 + i``, timestamps are the game clock, the cache key covers every
+    argument, and ``labels`` has the same meaning (``"expert"``: the expert's own choice in
+    each state, also where the noise pressed something else).
+
+    Args:
+        n_episodes: number of episodes.
+        noise: fraction of steps on which the expert presses a random key instead.
+        seed: seeds the games and the noise.
+        obs_size: ``(height, width)`` of the observations; the native frame (the page's
+            canvas) is ``(150, 600)``, the default halves it.
+        root: cache folder (default: :func:`default_root`).
+        max_steps: truncate episodes after this many steps.
+        grayscale: one channel instead of RGB.
+        labels: ``"expert"`` (default) or ``"executed"``.
+
+    Returns:
+        The dataset folder.
+
+    Example:
+        >>> from bc_gym.datasets import load_dataset
+        >>> path = runner_expert_dataset(n_episodes=2, seed=0, max_steps=30)
+        >>> load_dataset(path).metadata["game_id"]
+        'bc_gym/Runner-v0'
+    """
+    import gymnasium as gym
+
+    import bc_gym  # noqa: F401  (registers the env)
+    from bc_gym.games.runner import ScriptedExpert
+
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes must be >= 1, actual value: {n_episodes!r}")
+    if labels not in ("expert", "executed"):
+        raise ValueError(f"labels must be 'expert' or 'executed', actual value: {labels!r}")
+    args = {
+        "recipe": "runner_expert",
+        "v": RUNNER_RECIPE_VERSION,
+        "n_episodes": int(n_episodes),
+        "noise": float(noise),
+        "seed": int(seed),
+        "obs_size": [int(obs_size[0]), int(obs_size[1])],
+        "max_steps": int(max_steps),
+        "grayscale": bool(grayscale),
+        "labels": labels,
+    }
+    digest = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
+    root = Path(root) if root is not None else default_root()
+    out = root / f"runner-expert-{digest}"
+    if (out / spec.METADATA_FILE).is_file():
+        return out
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=root)) / "ds"
+    env = gym.make(
+        "bc_gym/Runner-v0", obs_size=args["obs_size"], grayscale=grayscale, max_steps=max_steps
+    )
+    amap = env.unwrapped.action_map
+    expert = ScriptedExpert(noise=noise, seed=seed)
+    try:
+        with DatasetWriter(
+            tmp,
+            action_map=amap,
+            fps=float(env.metadata["render_fps"]),
+            obs_shape=env.observation_space.shape,
+            source="game",
+            game_id="bc_gym/Runner-v0",
+            recipe=args,
+            noise=float(noise),
+            seed=int(seed),
+            labels=labels,
+        ) as w:
+            for i in range(n_episodes):
+                obs, info = env.reset(seed=seed * 100_003 + i)
+                frames, times = [obs], [info["t"]]
+                acts, pressed, rews, terms, truncs = [], [], [], [], []
+                while True:
+                    a = expert(env)
+                    obs, r, te, tr, info = env.step(a)
+                    frames.append(obs)
+                    times.append(info["t"])
+                    acts.append(expert.intended if labels == "expert" else a)
+                    pressed.append(a)
+                    rews.append(r)
+                    terms.append(te)
+                    truncs.append(tr)
+                    if te or tr:
+                        break
+                held = np.array([amap.to_multibinary(a) for a in pressed], bool)
+                ts = np.asarray(times, np.float64)
+                w.add_episode(
+                    EpisodeData(
+                        observations=np.stack(frames),
+                        actions=np.asarray(acts, np.int64),
+                        rewards=np.asarray(rews, np.float32),
+                        terminations=np.asarray(terms),
+                        truncations=np.asarray(truncs),
+                        timestamps=ts,
+                        held_keys=held,
+                        key_events=key_events_from_held(held, ts[:-1], list(amap.keys)),
+                    )
+                )
+        try:
+            os.replace(tmp, out)  # atomic: concurrent builders never see a half-written dataset
+        except OSError:
+            if not (out / spec.METADATA_FILE).is_file():
                 raise
     finally:
         env.close()
