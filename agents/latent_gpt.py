@@ -697,7 +697,8 @@ def train(
     of ``context`` frames spaced ``spacing_s``, early-stopped on held-out macro-F1: on the
     cached latents (``encoder_train="frozen"``), or end to end on the frames, the encoder
     included (``"finetune"``: the latents of stage 2 then only set the GPT's normalisation and
-    the VAE report; the frames of the training windows are held in memory once more).
+    the VAE report; the training frames are gathered into one array, the episodes' copies
+    released, and the held-out frames are encoded again at every validation).
     """
     import json
 
