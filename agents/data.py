@@ -116,9 +116,10 @@ def recorded_from(datasets: Sequence[Any]) -> dict[str, Any]:
     """Where the first dataset was recorded: what ``play`` needs to find the game again.
 
     Returns:
-        ``{"window_title", "region", "fps", "frame_shape"}``: the window title (the metadata's
-        ``game_id`` of a ``recorder`` dataset, else None), the captured ``[left, top, width,
-        height]`` or None, the recording rate, and ``[H, W, C]`` of the frames as recorded
+        ``{"window_title", "region", "fps", "frame_shape"}``: the window title (the
+        recorder's ``metadata["recording"]["title"]``, else the ``game_id`` of a ``recorder``
+        dataset, else None), the captured ``[left, top, width, height]`` or None, the
+        recording rate, and ``[H, W, C]`` of the frames as recorded
         (before any resize to the agent's size).
     """
     ds = datasets[0]
@@ -128,8 +129,12 @@ def recorded_from(datasets: Sequence[Any]) -> dict[str, Any]:
     meta = ds.metadata
     region = meta.get("region")
     fps = meta.get("fps")
+    # The recorder keeps the real window title in metadata["recording"]["title"]; game_id may
+    # be a name the user chose with --game-id (older recordings: game_id is the title).
+    rec = meta.get("recording") if isinstance(meta.get("recording"), dict) else {}
+    title = rec.get("title") or (meta.get("game_id") if meta.get("source") == "recorder" else None)
     return {
-        "window_title": meta.get("game_id") if meta.get("source") == "recorder" else None,
+        "window_title": title,
         "region": [int(v) for v in region] if region is not None else None,
         "fps": float(fps) if fps is not None else None,
         "frame_shape": [int(v) for v in base.obs_shape],

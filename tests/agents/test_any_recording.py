@@ -290,3 +290,23 @@ def test_bench_replays_the_held_out_time_block(one_wide_episode, tmp_path):
     assert result["split"]["held_out"] == [[[0, 72, 90]]]  # the last 20% of the 90 steps
     assert result["split"]["held_out_frames"] == result["agents"][0]["offline"]["frames"] == 18
     assert "the last 0.2 of each episode, 1 time block(s)" in (out / "results.md").read_text()
+
+
+def test_recorded_from_names_the_real_window_not_a_chosen_game_id(tmp_path):
+    """``record --game-id NAME`` stores NAME as game_id; play must still find the window."""
+    from bc_gym.actions import ActionMap
+    from bc_gym.agents.data import recorded_from
+    from bc_gym.datasets import DatasetWriter, load_dataset
+
+    amap = ActionMap.from_names(["noop", "up"])
+    opts = {"source": "recorder", "game_id": "my-game", "region": (1, 2, 16, 16)}
+    with DatasetWriter(
+        tmp_path / "d", action_map=amap, fps=30.0, obs_shape=(16, 16, 3), **opts
+    ) as w:
+        w.metadata["recording"] = {"title": "The Real Window"}
+        w.begin_episode(np.zeros((16, 16, 3), np.uint8), t0=0.0)
+        w.step(1, np.zeros((16, 16, 3), np.uint8), timestamp=1 / 30)
+        w.end_episode()
+    got = recorded_from([load_dataset(tmp_path / "d")])
+    assert got["window_title"] == "The Real Window"
+    assert got["region"] == [1, 2, 16, 16]
