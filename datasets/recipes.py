@@ -176,7 +176,7 @@ def highway_expert_dataset(
 
 def runner_expert_dataset(
     n_episodes: int = 20,
-    noise: float = 0.05,
+    noise: float = 0.02,
     seed: int = 0,
     obs_size: tuple[int, int] = (75, 300),
     root: str | Path | None = None,

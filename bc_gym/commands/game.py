@@ -78,6 +78,7 @@ def runner(
     Close it, press Ctrl+C or send SIGTERM to stop: Chromium is closed and no key stays held.
     """
     import signal
+    import subprocess
     import threading
 
     from bc_gym.games.runner.browser import RunnerPage
@@ -94,11 +95,16 @@ def runner(
     with RunnerPage(seed=seed, position=(left, top)) as page:
         typer.echo(f"{page.current_title()} (window {page.window.region}); Ctrl+C stops")
         limit = seconds or None
-        if autopilot:
-            run_autopilot(page.window, ScriptedExpert(lead=autopilot_lead), seconds=limit,
-                          stop=stop)  # fmt: skip
+        if autopilot:  # until --seconds, a signal, or the user closes the window
+            threading.Thread(target=lambda: (page.proc.wait(), stop.set()), daemon=True).start()
+            try:
+                run_autopilot(page.window, ScriptedExpert(lead=autopilot_lead), seconds=limit,
+                              stop=stop)  # fmt: skip
+            except Exception:
+                if page.proc.poll() is None:
+                    raise  # a real error; otherwise the user closed the window mid-step
         else:
             try:
                 page.proc.wait(limit)
-            except Exception:  # subprocess.TimeoutExpired: --seconds elapsed
+            except subprocess.TimeoutExpired:  # --seconds elapsed
                 pass

@@ -136,12 +136,16 @@ function play(ctx, seed) {
     } else requestAnimationFrame(frame);
     showTitle();
   };
+  const gameKey = (e) => ["ArrowUp", "ArrowDown", " "].includes(e.key);
   addEventListener("keydown", (e) => {
     if (e.key === " " && g.crash) restart();
     held.add(e.key);
-    e.preventDefault();
+    if (gameKey(e)) e.preventDefault(); // no scrolling; browser shortcuts still work
   });
-  addEventListener("keyup", (e) => { held.delete(e.key); e.preventDefault(); });
+  addEventListener("keyup", (e) => {
+    held.delete(e.key);
+    if (gameKey(e)) e.preventDefault();
+  });
   addEventListener("blur", () => held.clear());
   last = performance.now();
   requestAnimationFrame(frame);

@@ -109,8 +109,13 @@ class RunnerEnv(gym.Env):
         return render(self.game)
 
     def _obs(self) -> np.ndarray:
-        frame = resize(self.frame(), self.obs_size)
-        return to_gray(frame) if self.grayscale else frame
+        frame = self.frame()
+        if self.grayscale:
+            frame = to_gray(frame)  # before resizing: a third of the pixels to average
+        h, w = self.obs_size
+        while frame.shape[0] >= 2 * h and frame.shape[1] >= 2 * w:  # halve first: 3x cheaper
+            frame = resize(frame, (frame.shape[0] // 2, frame.shape[1] // 2))
+        return resize(frame, self.obs_size)
 
     def _info(self) -> dict[str, Any]:
         s = self.game.state
