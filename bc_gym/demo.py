@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -69,6 +70,11 @@ class DemoConfig:
         self.max_steps = self.max_steps or (300 if self.quick else 600)
 
 
+SUMMARY_KEYS = ("episodes", "mean_return", "ci95", "crash_rate", "control_hz",
+                "obs_age_p50_ms", "obs_age_p95_ms")  # fmt: skip
+"""The figures of a :class:`LiveResult` summary (the HighwayRacer table's)."""
+
+
 @dataclass
 class LiveResult:
     """One policy's live games."""
@@ -78,20 +84,109 @@ class LiveResult:
     crashes: list[bool] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)
     ages_ms: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
 
-    def summary(self) -> dict[str, Any]:
-        """Mean return, 95% CI, crash rate, control rate and observation age percentiles."""
+    def summary(self, keys: tuple[str, ...] = SUMMARY_KEYS) -> dict[str, Any]:
+        """Mean return, 95% CI, crash rate, control rate and observation age percentiles.
+
+        Args:
+            keys: which of :func:`bc_gym.evaluation.summarize`'s figures to keep.
+        """
         from bc_gym.evaluation import summarize
 
-        s = summarize(self.returns, self.crashes, rates=self.rates, ages_ms=self.ages_ms)
-        keys = ("episodes", "mean_return", "ci95", "crash_rate", "control_hz",
-                "obs_age_p50_ms", "obs_age_p95_ms")  # fmt: skip
+        s = summarize(self.returns, self.crashes, seconds=self.seconds, rates=self.rates,
+                      ages_ms=self.ages_ms)  # fmt: skip
         return {"policy": self.policy, **{k: s[k] for k in keys}}
 
 
 def say(text: str) -> None:
     """A stage header."""
     print(f"\n== {text}", flush=True)
+
+
+def private_display(stack: ExitStack) -> None:
+    """Start a private Xvfb on ``stack`` when there is no ``DISPLAY``, and say so."""
+    if not os.environ.get("DISPLAY"):
+        from bc_gym.screen.xvfb import Xvfb
+
+        x = stack.enter_context(Xvfb(1280, 800))
+        print(f"No DISPLAY: started a private Xvfb on {x.display} (it stops at the end).")
+
+
+def fmt_ci(row: dict[str, Any]) -> str:
+    """`` ± CI`` of a summary row (empty for a single episode)."""
+    return "" if np.isnan(row["ci95"]) else f" ± {row['ci95']:.1f}"
+
+
+def fmt_age(row: dict[str, Any]) -> str:
+    """``p50 / p95`` observation age of a summary row, ms (``n/a`` without live timings)."""
+    if np.isnan(row["obs_age_p50_ms"]):
+        return "n/a"
+    return f"{row['obs_age_p50_ms']:.1f} / {row['obs_age_p95_ms']:.1f}"
+
+
+def write_json(path: Path, config: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """``{"config": ..., "results": rows}`` with NaN written as null (JSON has no NaN)."""
+    clean = [{k: None if isinstance(v, float) and np.isnan(v) else v for k, v in r.items()}
+             for r in rows]  # fmt: skip
+    path.write_text(json.dumps({"config": config, "results": clean}, indent=2))
+
+
+def bar_plot(rows: list[dict[str, Any]], path: Path, ylabel: str, title: str) -> None:
+    """Mean return ± 95% CI per policy as a bar chart (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    names = [r["policy"].split(" (")[0] for r in rows]
+    ax.bar(names, [r["mean_return"] for r in rows],
+           yerr=[0 if np.isnan(r["ci95"]) else r["ci95"] for r in rows], capsize=4)  # fmt: skip
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def train_agents(
+    data: Path,
+    runs: Path,
+    names: tuple[str, ...],
+    train_config: Callable[[str], Any],
+    configure: Callable[[str, Any], None] = lambda name, config: None,
+    label: Callable[[str], str] = lambda name: "",
+) -> dict[str, Path]:
+    """Train each agent in ``names`` on the dataset ``data`` into ``runs/NAME``.
+
+    Args:
+        data: the recorded dataset.
+        runs: parent folder of the run folders.
+        names: agent names (``bc_gym.agents.agent_names()``).
+        train_config: the agent's :class:`~bc_gym.agents.training.TrainConfig`.
+        configure: edits the agent's own config (``None`` for agents without one) in place.
+        label: text after the agent's name in the stage line, e.g. its budget.
+
+    Returns:
+        The run folder of each agent.
+    """
+    from bc_gym.agents import agent_class
+    from bc_gym.commands.agents import agent_config
+    from bc_gym.datasets import load_dataset
+
+    ds = load_dataset(data)
+    out: dict[str, Path] = {}
+    for name in names:
+        run = runs / name
+        say(f"train {name}{label(name)} -> {run}")
+        t0 = time.monotonic()
+        config = agent_config(name, [])
+        configure(name, config)
+        agent_class(name).train([ds], run, train_config(name), config)
+        print(f"  {name}: {time.monotonic() - t0:.0f} s")
+        out[name] = run
+    return out
 
 
 def _games(log: Path) -> list[dict[str, Any]]:
@@ -132,26 +227,20 @@ def record(cfg: DemoConfig) -> Path:
 
 def train(cfg: DemoConfig, data: Path) -> dict[str, Path]:
     """Stage 2: train every agent on the recording under its time budget."""
-    from bc_gym.agents import agent_class
     from bc_gym.agents.training import TrainConfig
-    from bc_gym.commands.agents import agent_config
-    from bc_gym.datasets import load_dataset
 
-    ds = load_dataset(data)
-    runs: dict[str, Path] = {}
-    for name in (*cfg.agents, "random"):
-        budget = cfg.train_s if name == "latent-gpt" else cfg.train_s / 3
-        run = cfg.out / "runs" / name
-        say(f"train {name} (budget {budget:.0f} s) -> {run}")
-        t0 = time.monotonic()
-        tc = TrainConfig(time_budget_s=budget, seed=cfg.seed, device=cfg.device)
-        config = agent_config(name, [])
+    def budget(name: str) -> float:
+        return cfg.train_s if name == "latent-gpt" else cfg.train_s / 3
+
+    def configure(name: str, config: Any) -> None:
         if config is not None and hasattr(config, "mirror"):  # the agent has a mirror option
             config.mirror = cfg.mirror
-        agent_class(name).train([ds], run, tc, config)
-        print(f"  {name}: {time.monotonic() - t0:.0f} s")
-        runs[name] = run
-    return runs
+
+    return train_agents(
+        data, cfg.out / "runs", (*cfg.agents, "random"),
+        lambda name: TrainConfig(time_budget_s=budget(name), seed=cfg.seed, device=cfg.device),
+        configure, lambda name: f" (budget {budget(name):.0f} s)",
+    )  # fmt: skip
 
 
 def play_expert(cfg: DemoConfig) -> LiveResult:
@@ -224,38 +313,16 @@ def report(cfg: DemoConfig, results: list[LiveResult]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
-        age = (
-            "n/a"
-            if np.isnan(r["obs_age_p50_ms"])
-            else f"{r['obs_age_p50_ms']:.1f} / {r['obs_age_p95_ms']:.1f}"
-        )
-        ci = "" if np.isnan(r["ci95"]) else f" ± {r['ci95']:.1f}"
         share = 100 * r["mean_return"] / expert
         lines.append(
-            f"| {r['policy']} | {r['mean_return']:.1f}{ci} | {share:.0f}% "
-            f"| {100 * r['crash_rate']:.0f}% | {r['control_hz']:.1f} | {age} |"
+            f"| {r['policy']} | {r['mean_return']:.1f}{fmt_ci(r)} | {share:.0f}% "
+            f"| {100 * r['crash_rate']:.0f}% | {r['control_hz']:.1f} | {fmt_age(r)} |"
         )
     table = "\n".join(lines)
     (cfg.out / "table.md").write_text(table + "\n")
-    clean = [{k: None if isinstance(v, float) and np.isnan(v) else v for k, v in r.items()}
-             for r in rows]  # fmt: skip  # JSON has no NaN
-    (cfg.out / "results.json").write_text(
-        json.dumps({"config": {**asdict(cfg), "out": str(cfg.out)}, "results": clean}, indent=2)
-    )
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    names = [r["policy"].split(" (")[0] for r in rows]
-    ax.bar(names, [r["mean_return"] for r in rows],
-           yerr=[0 if np.isnan(r["ci95"]) else r["ci95"] for r in rows], capsize=4)  # fmt: skip
-    ax.set_ylabel("mean return (live)")
-    ax.set_title("bc-gym demo: HighwayRacer, live through the screen")
-    fig.tight_layout()
-    fig.savefig(cfg.out / "returns.png", dpi=100)
-    plt.close(fig)
+    write_json(cfg.out / "results.json", {**asdict(cfg), "out": str(cfg.out)}, rows)
+    bar_plot(rows, cfg.out / "returns.png", "mean return (live)",
+             "bc-gym demo: HighwayRacer, live through the screen")  # fmt: skip
     return table
 
 
@@ -268,11 +335,7 @@ def run_demo(cfg: DemoConfig) -> str:
     cfg.out.mkdir(parents=True, exist_ok=True)
     t_start = time.monotonic()
     with ExitStack() as stack:
-        if not os.environ.get("DISPLAY"):
-            from bc_gym.screen.xvfb import Xvfb
-
-            x = stack.enter_context(Xvfb(1280, 800))
-            print(f"No DISPLAY: started a private Xvfb on {x.display} (it stops at the end).")
+        private_display(stack)
         say(f"1/4 record: the expert plays the window through real keys, {cfg.record_s:.0f} s")
         data = record(cfg)
         say("2/4 train on the recording")

@@ -6,28 +6,60 @@ from pathlib import Path
 
 import typer
 
+GAMES = ("highway", "runner")
+
 
 def demo(
-    out: Path = typer.Option(Path("out/demo"), "-o", "--out", help="Output folder."),
+    game: str = typer.Option(
+        "highway",
+        help="highway: the pygame HighwayRacer window; runner: the Runner page in "
+        "Chromium (a browser game that freezes when a game ends and restarts by itself).",
+    ),  # fmt: skip
+    out: Path | None = typer.Option(
+        None, "-o", "--out", help="Output folder (default: out/demo, runner: out/demo-runner)."
+    ),
     quick: bool = typer.Option(False, help="~3 minutes: short recording, training and play."),
     agents: str = typer.Option("latent-gpt,cnn-bc", help="Agents to train and play."),
-    record_s: float = typer.Option(0.0, help="Seconds to record (0: 300, quick 45)."),
-    train_s: float = typer.Option(0.0, help="latent-gpt training budget, s (0: 360, quick 60)."),
-    episodes: int = typer.Option(0, help="Live games per policy (0: 5, quick 1)."),
-    max_steps: int = typer.Option(0, help="Steps per live game (0: 600, quick 300)."),
+    record_s: float = typer.Option(
+        0.0, help="Seconds to record (0: 300, quick 45; runner: 600, quick 60)."
+    ),
+    train_s: float = typer.Option(
+        0.0, help="highway: latent-gpt training budget, s (0: 360, quick 60)."
+    ),
+    updates: int = typer.Option(0, help="runner: optimizer updates per model (0: 600, quick 60)."),
+    episodes: int = typer.Option(
+        0, help="Live games per policy (0: 5, quick 1; runner: 10, quick 1)."
+    ),
+    max_steps: int = typer.Option(
+        0, help="Steps per live game (0: 600, quick 300; runner: at most 1000, quick 300)."
+    ),
     seed: int = typer.Option(0, help="Training seed; live games use seeds 20000+seed..."),
     device: str = typer.Option("cpu", help="Training device: cpu or cuda."),
 ) -> None:
-    """Record the expert playing HighwayRacer's window, train agents, watch them drive it live.
+    """Record the expert playing a built-in game's window, train agents, watch them play live.
 
     The scripted expert plays through real X key events while `bc-gym record` records the
     window; VAE + latent GPT and the baselines train on that recording; then each agent plays
     live in a fresh window through ScreenEnv. Ends with a table (mean return, crash rate,
     control rate, observation age) and writes OUT/table.md, results.json, returns.png and
-    latent_gpt_driving.gif. Starts its own Xvfb when there is no display.
+    latent_gpt_driving.gif. `--game runner` does the same on the Runner page in Chromium (10
+    minutes of recording, episodes cut when the screen freezes; the score comes from the
+    page's title; OUT/table.md, results.json, scores.png). Starts its own Xvfb when there is
+    no display.
     """
     from bc_gym.agents import agent_names
     from bc_gym.demo import DemoConfig, run_demo
+
+    if game not in GAMES:
+        raise typer.BadParameter(f"expected one of {list(GAMES)}, actual value: {game!r}",
+                                 param_hint="--game")  # fmt: skip
+    only = {"highway": ("--updates", updates), "runner": ("--train-s", train_s)}[game]
+    if only[1]:
+        raise typer.BadParameter(
+            f"{only[0]} does not apply to --game {game}: the highway demo trains under a time "
+            "budget (--train-s), the runner demo for a number of updates (--updates)",
+            param_hint=only[0],
+        )
 
     names = tuple(a.strip() for a in agents.split(",") if a.strip())
     unknown = [a for a in names if a not in agent_names()]
@@ -36,14 +68,22 @@ def demo(
             f"unknown agents {unknown}; expected some of {agent_names()}", param_hint="--agents"
         )
     sizes = {"--record-s": record_s, "--train-s": train_s, "--episodes": episodes}
-    for hint, value in {**sizes, "--max-steps": max_steps}.items():
+    for hint, value in {**sizes, "--max-steps": max_steps, "--updates": updates}.items():
         if value < 0:
             raise typer.BadParameter(
                 f"must be >= 0 (0: the default), actual value: {value}", param_hint=hint
             )
+    if game == "runner":
+        from bc_gym.demo_runner import RunnerDemoConfig, run_runner_demo
+
+        cfg = RunnerDemoConfig(quick=quick, agents=names, record_s=record_s, updates=updates,
+                               episodes=episodes, max_steps=max_steps, seed=seed, device=device,
+                               **({} if out is None else {"out": out}))  # fmt: skip
+        run_runner_demo(cfg)
+        return
     run_demo(
         DemoConfig(
-            out=out,
+            out=out or Path("out/demo"),
             quick=quick,
             agents=names,
             record_s=record_s,

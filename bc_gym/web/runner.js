@@ -106,12 +106,14 @@ function simulate(ctx, seed, actions) {
   });
 }
 
-// Play: fixed steps at R.FPS from the held arrows; title = score, best, games finished.
+// Play: fixed steps at R.FPS from the held arrows; title = score, best, games finished, and the
+// score of the last finished game (set on the crash frame, with games, so a reader never mixes
+// one game's count with another's score).
 function play(ctx, seed) {
   const held = new Set();
-  let g = newGame(seed), best = 0, games = 0, last = 0, acc = 0, restartTimer = null;
+  let g = newGame(seed), best = 0, games = 0, lastScore = 0, last = 0, acc = 0, restartTimer = null;
   const showTitle = () => {
-    const t = `bc-gym Runner | score ${score(g)} | best ${best} | games ${games}`;
+    const t = `bc-gym Runner | score ${score(g)} | best ${best} | games ${games} | last ${lastScore}`;
     if (document.title !== t) document.title = t;
   };
   const restart = () => {
@@ -131,7 +133,8 @@ function play(ctx, seed) {
     draw(ctx, g);
     if (g.crash) { // freeze: no more frames until the restart
       games += 1;
-      best = Math.max(best, score(g));
+      lastScore = score(g);
+      best = Math.max(best, lastScore);
       restartTimer = setTimeout(restart, R.RESTART_MS);
     } else requestAnimationFrame(frame);
     showTitle();

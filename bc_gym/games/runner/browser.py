@@ -34,7 +34,7 @@ from bc_gym.games.runner.game import RULES
 from bc_gym.screen.windows import WindowInfo, find_window, list_windows
 
 TITLE = "bc-gym Runner"
-"""The page's title starts with this; the rest is ``| score S | best B | games G``."""
+"""The page's title starts with this; the rest is ``| score S | best B | games G | last L``."""
 
 CHROMIUM_FLAGS = (
     "--test-type",  # no "unsupported flag" info bar
@@ -50,7 +50,7 @@ CHROMIUM_FLAGS = (
     "--disable-backgrounding-occluded-windows",
 )
 
-_TITLE_RE = re.compile(r"score (\d+) \| best (\d+) \| games (\d+)")
+_TITLE_RE = re.compile(r"score (\d+) \| best (\d+) \| games (\d+)(?: \| last (\d+))?")
 
 
 def chromium_executable() -> str:
@@ -83,22 +83,29 @@ def page_url(**query: object) -> str:
 
 @dataclass(frozen=True)
 class TitleStatus:
-    """What the page's title says: the current game's score, the best, games finished."""
+    """What the page's title says: the current game's score, the best, games finished.
+
+    ``last`` is the final score of the last finished game (0 before the first); the page sets
+    it on the crash frame together with ``games``, so ``games`` and ``last`` always agree.
+    """
 
     score: int
     best: int
     games: int
+    last: int = 0
 
 
 def parse_title(title: str) -> TitleStatus | None:
-    """Read ``bc-gym Runner | score 12 | best 34 | games 1``; ``None`` if not of that form.
+    """Read ``bc-gym Runner | score 12 | best 34 | games 1 | last 34`` (``None``: another form).
+
+    A title without ``| last L`` (an older page) reads as ``last=0``.
 
     Example:
-        >>> parse_title("bc-gym Runner | score 12 | best 34 | games 1")
-        TitleStatus(score=12, best=34, games=1)
+        >>> parse_title("bc-gym Runner | score 12 | best 34 | games 1 | last 34")
+        TitleStatus(score=12, best=34, games=1, last=34)
     """
     m = _TITLE_RE.search(title)
-    return TitleStatus(*(int(v) for v in m.groups())) if m else None
+    return TitleStatus(*(int(v) for v in m.groups() if v is not None)) if m else None
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -229,7 +236,7 @@ class RunnerPage(ChromiumApp):
     Example:
         >>> with RunnerPage(seed=3) as page:  # doctest: +SKIP
         ...     page.status()
-        TitleStatus(score=0, best=0, games=0)
+        TitleStatus(score=0, best=0, games=0, last=0)
 
     Args:
         seed: seed of the first game (each self-restart uses the next one).
@@ -247,7 +254,7 @@ class RunnerPage(ChromiumApp):
         self.seed = int(seed)
 
     def status(self) -> TitleStatus:
-        """Score, best and games finished, read from the window title."""
+        """Score, best, games finished and the last game's score, read from the window title."""
         title = self.current_title()
         st = parse_title(title)
         if st is None:
