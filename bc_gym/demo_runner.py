@@ -56,6 +56,12 @@ WINDOW_TITLE = f"{TITLE} |"
 """What the page's window title contains (the capture and the env find the window by it)."""
 STILL_S = 1.0
 """An episode ends once the screen has stayed still this long (the page freezes 1.5 s)."""
+STILL_TOL = 0.0
+"""Any change of the 32x32 thumbnail counts as motion. The page is drawn pixel-exact and Xvfb
+grabs are exact, so the GAME OVER freeze differs by exactly 0; with the CLI's default
+tolerance (1.0), a stretch with no obstacle on screen (only the dust and the score's digits
+move: a thumbnail difference of 0.04 over 1 s, measured on a recording) read as a freeze and
+cut a running game."""
 SUMMARY = ("episodes", "mean_return", "ci95", "crash_rate", "mean_seconds", "control_hz",
            "obs_age_p50_ms", "obs_age_p95_ms")  # fmt: skip
 
@@ -100,7 +106,7 @@ class RunnerDemoConfig:
     """Seconds of expert play to record (0: 600, or 60 with ``quick``)."""
     updates: int = 0
     """Optimizer updates of each trained model (the VAE and the GPT of latent-gpt each get
-    this many; 0: 600, or 60 with ``quick``: about 12 minutes of training on 2 cores)."""
+    this many; 0: 400, or 60 with ``quick``: 10-15 minutes of training on 2 cores)."""
     episodes: int = 0
     """Live games per policy (0: 10, or 1 with ``quick``)."""
     max_steps: int = 0
@@ -120,7 +126,7 @@ class RunnerDemoConfig:
     def __post_init__(self) -> None:
         self.out = Path(self.out).resolve()
         self.record_s = self.record_s or (60.0 if self.quick else 600.0)
-        self.updates = self.updates or (60 if self.quick else 600)
+        self.updates = self.updates or (60 if self.quick else 400)
         self.episodes = self.episodes or (1 if self.quick else 10)
         self.max_steps = self.max_steps or (300 if self.quick else 1000)
         for name in ("record_s", "updates", "episodes", "max_steps"):
@@ -254,8 +260,9 @@ def record(cfg: RunnerDemoConfig) -> tuple[Path, int]:
                 print("  " + st.line(), flush=True)
 
         try:
-            rec = Recorder(cap, KEYS, cfg.fps, data, game_over=FrozenScreenDetector(STILL_S, 1.0),
-                           overwrite=True, status=status)  # fmt: skip
+            still = FrozenScreenDetector(STILL_S, STILL_TOL)
+            rec = Recorder(cap, KEYS, cfg.fps, data, game_over=still, overwrite=True,
+                           status=status)  # fmt: skip
             pilot = NoisyPilot(noise=cfg.noise, seed=cfg.seed, lead=2.0)
             with Autopilot(page, pilot):
                 stats = rec.run(duration_s=cfg.record_s, handle_signals=False)
@@ -340,7 +347,7 @@ def play_agent(cfg: RunnerDemoConfig, name: str, run: Path) -> LiveResult:
         page = stack.enter_context(RunnerPage(seed=cfg.live_seed - 1))
         # No reset keys: the page restarts itself, as a third-party game may.
         env = agent_env(agent, title=WINDOW_TITLE, fps=cfg.fps,
-                        game_over=FrozenScreenDetector(STILL_S, 1.0))  # fmt: skip
+                        game_over=FrozenScreenDetector(STILL_S, STILL_TOL))  # fmt: skip
         stack.callback(env.close)
         env = CutAtSeconds(env, cfg.max_steps / cfg.fps + 0.5)  # past the cap: see add_game
         for _ in range(3):  # the first calls are slow (torch): not during a game
@@ -389,7 +396,8 @@ def report(cfg: RunnerDemoConfig, results: list[LiveResult], recorded_games: int
         )
     table = "\n".join(lines)
     (cfg.out / "table.md").write_text(table + "\n")
-    write_json(cfg.out / "results.json", {**asdict(cfg), "out": str(cfg.out)}, rows)
+    config = {**asdict(cfg), "out": str(cfg.out), "recorded_crashes": recorded_games}
+    write_json(cfg.out / "results.json", config, rows)
     bar_plot(rows, cfg.out / "scores.png", "mean score (live)",
              "bc-gym demo: the Runner page in Chromium, live through the screen")  # fmt: skip
     return table

@@ -26,7 +26,7 @@ def demo(
     train_s: float = typer.Option(
         0.0, help="highway: latent-gpt training budget, s (0: 360, quick 60)."
     ),
-    updates: int = typer.Option(0, help="runner: optimizer updates per model (0: 600, quick 60)."),
+    updates: int = typer.Option(0, help="runner: optimizer updates per model (0: 400, quick 60)."),
     episodes: int = typer.Option(
         0, help="Live games per policy (0: 5, quick 1; runner: 10, quick 1)."
     ),
