@@ -116,11 +116,11 @@ def recorded_from(datasets: Sequence[Any]) -> dict[str, Any]:
     """Where the first dataset was recorded: what ``play`` needs to find the game again.
 
     Returns:
-        ``{"window_title", "region", "fps", "frame_shape"}``: the window title (the
-        recorder's ``metadata["recording"]["title"]``, else the ``game_id`` of a ``recorder``
-        dataset, else None), the captured ``[left, top, width, height]`` or None, the
-        recording rate, and ``[H, W, C]`` of the frames as recorded
-        (before any resize to the agent's size).
+        ``{"window_title", "region", "fps", "frame_shape"}``: the window title (the text the
+        recorder's ``--title`` matched, ``metadata["recording"]["title_match"]``, else the
+        full title ``["title"]``, else the ``game_id`` of a ``recorder`` dataset, else None),
+        the captured ``[left, top, width, height]`` or None, the recording rate, and
+        ``[H, W, C]`` of the frames as recorded (before any resize to the agent's size).
     """
     ds = datasets[0]
     base = ds
@@ -129,10 +129,15 @@ def recorded_from(datasets: Sequence[Any]) -> dict[str, Any]:
     meta = ds.metadata
     region = meta.get("region")
     fps = meta.get("fps")
-    # The recorder keeps the real window title in metadata["recording"]["title"]; game_id may
-    # be a name the user chose with --game-id (older recordings: game_id is the title).
+    # The recorder keeps the text --title matched in metadata["recording"]["title_match"] (a
+    # page's title may change: "Runner | score 27") and the full window title in "title";
+    # game_id may be a name the user chose with --game-id (older recordings: the title).
     rec = meta.get("recording") if isinstance(meta.get("recording"), dict) else {}
-    title = rec.get("title") or (meta.get("game_id") if meta.get("source") == "recorder" else None)
+    title = (
+        rec.get("title_match")
+        or rec.get("title")
+        or (meta.get("game_id") if meta.get("source") == "recorder" else None)
+    )
     return {
         "window_title": title,
         "region": [int(v) for v in region] if region is not None else None,

@@ -185,6 +185,12 @@ def record(
     except ValueError as exc:
         raise typer.BadParameter(f"--keys: {exc}") from None
     check_platform(allow_wayland)
+    from bc_gym.screen.keys import check_key_names
+
+    try:
+        check_key_names(amap.keys)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--keys: {exc}") from None
     capture = ScreenCapture(
         window.region,
         title=window.title,

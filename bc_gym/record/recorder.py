@@ -230,6 +230,8 @@ class Recorder:
             "clock_origin": self.clock_origin,
             "started_unix": time.time(),
             "title": win.title if win is not None else None,
+            # What --title matched: finds the window again when its title changes (a score).
+            "title_match": getattr(capture, "title", None),
             "grayscale": capture.grayscale,
             "size": list(capture.size) if capture.size is not None else None,
             "hotkeys": {"toggle": hotkeys.toggle, "cut": hotkeys.cut, "stop": hotkeys.stop},

@@ -27,6 +27,20 @@ from bc_gym.screen.windows import WindowHandle, WindowInfo, check_display
 FOCUS_POLICIES = ("focus", "refuse", "ignore")
 
 
+def check_key_names(keys: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming every key pyautogui does not know (needs ``$DISPLAY``).
+
+    A name nobody can type (``jump``) would otherwise be recorded as never held, silently.
+    """
+    known = _pyautogui().KEYBOARD_KEYS
+    bad = [k for k in keys if k not in known]
+    if bad:
+        raise ValueError(
+            f"unknown key name(s) {bad}: use pyautogui's names, e.g. 'left', 'up', 'space', "
+            "'enter', 'a' (see pyautogui.KEYBOARD_KEYS)"
+        )
+
+
 def _pyautogui() -> Any:
     """pyautogui, imported lazily, with no pause or fail-safe, bound to the current ``$DISPLAY``.
 
