@@ -45,6 +45,7 @@ SUITE: dict[str, tuple[str, list[str]]] = {
     ),
     "bc_ceiling": ("bc_ceiling", []),
     "demo": ("demo", []),
+    "demo-runner": ("demo", ["--game", "runner"]),
 }
 
 

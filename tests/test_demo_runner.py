@@ -76,8 +76,8 @@ def test_runner_demo_runs_every_stage_on_the_live_page(xvfb, tmp_path, monkeypat
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = _children()
     # More noise than the demo's, for a crash or two in 10 s of recording.
-    cfg = RunnerDemoConfig(out=tmp_path / "demo", record_s=10, updates=2, episodes=1,
-                           max_steps=60, noise=0.05)  # fmt: skip
+    cfg = RunnerDemoConfig(out=tmp_path / "demo", agents=("latent-gpt", "cnn-bc"), record_s=10,
+                           updates=2, episodes=1, max_steps=60, noise=0.05)  # fmt: skip
     table = run_runner_demo(cfg)
 
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]

@@ -19,14 +19,16 @@ def demo(
         None, "-o", "--out", help="Output folder (default: out/demo, runner: out/demo-runner)."
     ),
     quick: bool = typer.Option(False, help="~3 minutes: short recording, training and play."),
-    agents: str = typer.Option("latent-gpt,cnn-bc", help="Agents to train and play."),
+    agents: str = typer.Option(
+        "", help="Agents to train and play (default: highway latent-gpt,cnn-bc; runner cnn-bc)."
+    ),
     record_s: float = typer.Option(
         0.0, help="Seconds to record (0: 300, quick 45; runner: 600, quick 60)."
     ),
     train_s: float = typer.Option(
         0.0, help="highway: latent-gpt training budget, s (0: 360, quick 60)."
     ),
-    updates: int = typer.Option(0, help="runner: optimizer updates per model (0: 400, quick 60)."),
+    updates: int = typer.Option(0, help="runner: optimizer updates per model (0: 3000, quick 60)."),
     episodes: int = typer.Option(
         0, help="Live games per policy (0: 5, quick 1; runner: 10, quick 1)."
     ),
@@ -63,7 +65,7 @@ def demo(
 
     names = tuple(a.strip() for a in agents.split(",") if a.strip())
     unknown = [a for a in names if a not in agent_names()]
-    if unknown or not names:
+    if unknown or (agents.strip() and not names):
         raise typer.BadParameter(
             f"unknown agents {unknown}; expected some of {agent_names()}", param_hint="--agents"
         )
@@ -76,7 +78,8 @@ def demo(
     if game == "runner":
         from bc_gym.demo_runner import RunnerDemoConfig, run_runner_demo
 
-        cfg = RunnerDemoConfig(quick=quick, agents=names, record_s=record_s, updates=updates,
+        chosen = {"agents": names} if names else {}
+        cfg = RunnerDemoConfig(quick=quick, **chosen, record_s=record_s, updates=updates,
                                episodes=episodes, max_steps=max_steps, seed=seed, device=device,
                                **({} if out is None else {"out": out}))  # fmt: skip
         run_runner_demo(cfg)
@@ -85,7 +88,7 @@ def demo(
         DemoConfig(
             out=out or Path("out/demo"),
             quick=quick,
-            agents=names,
+            agents=names or ("latent-gpt", "cnn-bc"),
             record_s=record_s,
             train_s=train_s,
             episodes=episodes,
