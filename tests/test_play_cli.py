@@ -77,7 +77,7 @@ def test_reset_keys_start_the_next_game(run, frozen_game):
     res = CliRunner().invoke(app, ["play", str(run), "--region", region, "--game-over-still",
                                    "0.5", "--reset-keys", "space", "--episodes", "2"])  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert "game over: FrozenScreenDetector(seconds=0.5, tol=1); reset keys: ['space']" in (
+    assert "game over: FrozenScreenDetector(seconds=0.5, tol=0); reset keys: ['space']" in (
         res.output
     )
     lengths = LENGTH.findall(res.output)
@@ -144,7 +144,7 @@ def test_bench_plays_a_region_and_reports_episode_seconds(run, frozen_game, tmp_
     online = json.loads((out / "results.json").read_text())
     env, row = online["online_env"], online["agents"][0]["online"]
     assert env["region"] == list(frozen_game.window.region) and env["title"] is None
-    assert env["game_over"] == "FrozenScreenDetector(seconds=0.5, tol=1)"
+    assert env["game_over"] == "FrozenScreenDetector(seconds=0.5, tol=0)"
     assert env["reset_keys"] == ["space"]
     assert len(row["seconds"]) == 2 and all(0.85 <= s <= 1.2 for s in row["seconds"]), row
     md = (out / "results.md").read_text()

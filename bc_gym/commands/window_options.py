@@ -14,7 +14,7 @@ flag, its help and its meaning are the same everywhere::
 Example:
     >>> w = WindowOptions.parse(region="0,0,600,150", game_over_still=1.5)
     >>> w.region, w.detector()
-    ((0, 0, 600, 150), FrozenScreenDetector(seconds=1.5, tol=1))
+    ((0, 0, 600, 150), FrozenScreenDetector(seconds=1.5, tol=0))
 """
 
 from __future__ import annotations
@@ -30,8 +30,12 @@ from bc_gym.errors import ConfigError
 
 DEFAULT_GAME_OVER_TOL = 20.0
 """Largest mean pixel difference (0-255) to the game-over image that still matches."""
-DEFAULT_STILL_TOL = 1.0
-"""Largest mean difference (0-255) of 32x32 grayscale thumbnails that counts as "no change"."""
+DEFAULT_STILL_TOL = 0.0
+"""Largest mean difference (0-255) of 32x32 grayscale thumbnails that counts as "no change".
+
+0: a frozen screen is captured bit-identical, while a running game may change very little (the
+Runner page with no obstacle on screen: only its score digits, under 1 level on average, which
+a tolerance of 1 took for a game over). Raise it for a blinking "press a key"."""
 
 Title = Annotated[
     str | None,

@@ -193,7 +193,7 @@ def test_a_frozen_screen_ends_episodes_without_f9(highway_window_factory, tmp_pa
     rec = _record(out, "--region", region, "--game-over-still", "0.5", "--duration", "7", "-q")
     output, _ = rec.communicate(timeout=60)
     assert rec.returncode == 0, output
-    assert "Episodes end at game over: FrozenScreenDetector(seconds=0.5, tol=1)." in output
+    assert "Episodes end at game over: FrozenScreenDetector(seconds=0.5, tol=0)." in output
     assert validate(out) == []
     from bc_gym.envs.highway import game_over_detector
 
@@ -208,7 +208,7 @@ def test_a_frozen_screen_ends_episodes_without_f9(highway_window_factory, tmp_pa
     for ep in ended[1:]:  # whole games: 45 ticks at the same 30 fps, not 45 + 15 still frames
         assert 40 <= len(ep) <= 50, len(ep)
     meta = ds.metadata["recording"]
-    assert meta["game_over"] == "FrozenScreenDetector(seconds=0.5, tol=1)"
+    assert meta["game_over"] == "FrozenScreenDetector(seconds=0.5, tol=0)"
     assert meta["skipped_game_over"] >= 25 * len(ended)  # ~1 s of frozen frames per game
 
 
