@@ -38,6 +38,22 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         ["--agents", "latent-gpt,cnn-bc", "--episodes", "100", "--name", "agents-100-episodes"]
         + ["--out", "runs/agents-100-episodes"],
     ),
+    # Levers, one protocol run each (the README's Agents section).
+    "agents-cnn-bc": (
+        "agents",
+        ["--agents", "cnn-bc", "--name", "agents-cnn-bc", "--out", "runs/agents-cnn-bc"],
+    ),
+    "agents-cnn-bc-shift-ema": (
+        "agents",
+        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.augment_pad=4"]
+        + ["--set", "cnn-bc.ema_decay=0.999", "--variant", "shift 4 px + EMA 0.999"]
+        + ["--name", "agents-cnn-bc-shift-ema", "--out", "runs/agents-cnn-bc-shift-ema"],
+    ),
+    "agents-latent-gpt": (
+        "agents",
+        ["--agents", "latent-gpt", "--no-reference", "--name", "agents-latent-gpt"]
+        + ["--out", "runs/agents-latent-gpt"],
+    ),
     "learning_curve": ("learning_curve", []),
     "agents-vae-ablation": (
         "agents",
