@@ -222,7 +222,7 @@ class LatentGPTConfig:
     latent_dim: int = 128
     """VAE latent size. 128 with ``beta=0.1`` and ``vae_action_weight=20`` replaced 64 / 0.5 / 0:
     together they keep more of what the expert reacts to (higher linear probe) and of the cars
-    (lower foreground error); ``benchmarks/results/agents.md`` has the resulting agent."""
+    (lower foreground error); the README's "Agents" section measures the resulting agent."""
     vae_channels: tuple[int, ...] = (32, 64, 64, 128)
     """Channels of the VAE's four conv layers."""
     beta: float = 0.1
