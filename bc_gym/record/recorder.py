@@ -11,7 +11,8 @@ Three threads (design.md, section 3):
   phase. Hotkeys are read here too.
 * **writer** (``bc-gym-rec-writer``): converts each grab (BGRA -> RGB/gray, ``size``), runs the
   optional game-over detector, and writes through :class:`~bc_gym.datasets.DatasetWriter` (the
-  only way this package writes). The label of frame *i* is the key set held at tick *i*.
+  only way this package writes). The label of frame *i* is the key set held at tick *i*, plus
+  the keys pressed since tick *i - 1* and already released (a tap shorter than the period).
 * the caller's thread (:meth:`Recorder.run`): status updates, SIGINT/SIGTERM, duration.
 
 Timestamps are ``time.monotonic()`` seconds minus ``metadata["recording"]["clock_origin"]``
@@ -406,6 +407,10 @@ class Recorder:
             # Hotkeys and game-key events since the last tick.
             new = listener.events[n_seen:]
             n_seen += len(new)
+            # A tap shorter than the period (a browser game jumps on the key-down event) may be
+            # over before the tick samples the held keys; it labels this tick, as a longer press
+            # made at the same time would.
+            tapped = {key for _, key, down in new if down and key in keys}
             for t, key, down in new:
                 if key in keys:
                     events.append((t - self.clock_origin, key, down))
@@ -439,7 +444,7 @@ class Recorder:
             next_t = base + k * self.period
             if now - next_t > self.period / 2:
                 self.stats.late += 1
-            held_set = listener.held()
+            held_set = listener.held() | tapped
             held = np.array([key in held_set for key in keys], dtype=bool)
             t0 = time.monotonic()
             raw = self.capture.grab_bgra()

@@ -89,3 +89,30 @@ def test_window_closing_stops_with_a_clear_error_and_a_valid_file(highway_window
     assert "has closed" in str(err.value.__cause__)
     assert validate(tmp_path / "run") == []
     assert len(load_dataset(tmp_path / "run")[0]) >= 20
+
+
+def test_a_tap_shorter_than_the_period_labels_the_next_tick(highway_window, tmp_path):
+    # A browser game jumps on the key-down event, so a 5 ms tap counts; at 10 fps a tick would
+    # sample it held only ~5% of the time. Each tap must label exactly one frame: the first
+    # tick after its press, as a press held over that tick would.
+    taps = [0.6 + 0.37 * i for i in range(8)]
+    script = [e for t in taps for e in ([t, "up", True], [t + 0.005, "up", False])]
+    log = tmp_path / "bot.json"
+    with ScreenCapture(title="HighwayRacer") as cap:
+        rec = Recorder(cap, KEYS, 10, tmp_path / "run").start(duration_s=4.0)
+        bot = _bot(log, script)
+        rec.run()
+    assert bot.wait(10) == 0
+    ds = load_dataset(tmp_path / "run")
+    (ep,) = list(ds)
+    origin = ds.metadata["recording"]["clock_origin"]
+    pressed = [a - origin for a, _, key, down in json.loads(log.read_text())["events"] if down]
+    assert len(ep.key_events) == 2 * len(taps)  # the raw log has every tap
+    col = ep.held_keys[:, KEYS.index("up")]
+    ticks = ep.timestamps[: len(col)]
+    labelled = ticks[col]
+    assert len(labelled) == len(taps), (labelled, pressed)
+    # Each labelled tick is the first one after a press (timestamps: the middle of the grab).
+    for t_label, t_press in zip(labelled, pressed, strict=True):
+        assert 0 < t_label - t_press < 0.1 + 0.02, (t_label, t_press)
+    assert np.array_equal(ep.actions, ds.action_map.labels_from_held(ep.held_keys))
