@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,9 +83,6 @@ def highway_expert_dataset(
     Returns:
         The dataset folder.
     """
-    import gymnasium as gym
-
-    import bc_gym  # noqa: F401  (registers the env)
     from bc_gym.games.highway import ScriptedExpert
 
     if n_episodes < 1:
@@ -102,76 +100,13 @@ def highway_expert_dataset(
         "grayscale": bool(grayscale),
         "labels": labels,
     }
-    digest = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
-    root = Path(root) if root is not None else default_root()
-    out = root / f"highway-expert-{digest}"
-    if (out / spec.METADATA_FILE).is_file():
-        return out
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=root)) / "ds"
-    env = gym.make(
+    return _build_expert_dataset(
+        "highway-expert",
         "bc_gym/HighwayRacer-v0",
-        obs_size=args["obs_size"],
-        grayscale=grayscale,
-        max_steps=max_steps,
+        args,
+        ScriptedExpert(noise=noise, seed=seed),
+        root,
     )
-    amap = env.unwrapped.action_map
-    expert = ScriptedExpert(noise=noise, seed=seed)
-    obs_shape = env.observation_space.shape
-    try:
-        with DatasetWriter(
-            tmp,
-            action_map=amap,
-            fps=float(env.metadata["render_fps"]),
-            obs_shape=obs_shape,
-            source="game",
-            game_id="bc_gym/HighwayRacer-v0",
-            recipe=args,
-            noise=float(noise),
-            seed=int(seed),
-            labels=labels,
-        ) as w:
-            for i in range(n_episodes):
-                obs, info = env.reset(seed=seed * 100_003 + i)
-                expert.reset()
-                frames, times, acts, rews, terms, truncs = [obs], [info["t"]], [], [], [], []
-                pressed = []
-                while True:
-                    a = expert(env)
-                    obs, r, te, tr, info = env.step(a)
-                    frames.append(obs)
-                    times.append(info["t"])
-                    acts.append(expert.intended if labels == "expert" else a)
-                    pressed.append(a)
-                    rews.append(r)
-                    terms.append(te)
-                    truncs.append(tr)
-                    if te or tr:
-                        break
-                acts_arr = np.asarray(acts, np.int64)
-                held = np.array([amap.to_multibinary(a) for a in pressed], bool)
-                ts = np.asarray(times, np.float64)
-                w.add_episode(
-                    EpisodeData(
-                        observations=np.stack(frames),
-                        actions=acts_arr,
-                        rewards=np.asarray(rews, np.float32),
-                        terminations=np.asarray(terms),
-                        truncations=np.asarray(truncs),
-                        timestamps=ts,
-                        held_keys=held,
-                        key_events=key_events_from_held(held, ts[:-1], list(amap.keys)),
-                    )
-                )
-        try:
-            os.replace(tmp, out)  # atomic: concurrent builders never see a half-written dataset
-        except OSError:
-            if not (out / spec.METADATA_FILE).is_file():  # another builder did not win either
-                raise
-    finally:
-        env.close()
-        shutil.rmtree(tmp.parent, ignore_errors=True)
-    return out
 
 
 def runner_expert_dataset(
@@ -212,9 +147,6 @@ def runner_expert_dataset(
         >>> load_dataset(path).metadata["game_id"]
         'bc_gym/Runner-v0'
     """
-    import gymnasium as gym
-
-    import bc_gym  # noqa: F401  (registers the env)
     from bc_gym.games.runner import ScriptedExpert
 
     if n_episodes < 1:
@@ -232,18 +164,38 @@ def runner_expert_dataset(
         "grayscale": bool(grayscale),
         "labels": labels,
     }
+    return _build_expert_dataset(
+        "runner-expert", "bc_gym/Runner-v0", args, ScriptedExpert(noise=noise, seed=seed), root
+    )
+
+
+def _build_expert_dataset(
+    prefix: str, game_id: str, args: dict[str, Any], expert: Any, root: str | Path | None
+) -> Path:
+    """Play ``args["n_episodes"]`` games of ``game_id`` with ``expert`` into a cached dataset.
+
+    The folder is ``root/PREFIX-DIGEST``, DIGEST a hash of ``args`` (every argument of the
+    recipe and its version); an existing one is returned as it is. Episode ``i`` resets the game
+    with seed ``args["seed"] * 100_003 + i``; timestamps are the game clock (``info["t"]``);
+    ``args["labels"]`` says whether ``actions`` are the expert's own choice (``"expert"``) or
+    the keys the game received (``"executed"``).
+    """
+    import gymnasium as gym
+
+    import bc_gym  # noqa: F401  (registers the envs)
+
     digest = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
     root = Path(root) if root is not None else default_root()
-    out = root / f"runner-expert-{digest}"
+    out = root / f"{prefix}-{digest}"
     if (out / spec.METADATA_FILE).is_file():
         return out
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=root)) / "ds"
+    seed, labels = args["seed"], args["labels"]
     env = gym.make(
-        "bc_gym/Runner-v0", obs_size=args["obs_size"], grayscale=grayscale, max_steps=max_steps
+        game_id, obs_size=args["obs_size"], grayscale=args["grayscale"], max_steps=args["max_steps"]
     )
     amap = env.unwrapped.action_map
-    expert = ScriptedExpert(noise=noise, seed=seed)
     try:
         with DatasetWriter(
             tmp,
@@ -251,14 +203,15 @@ def runner_expert_dataset(
             fps=float(env.metadata["render_fps"]),
             obs_shape=env.observation_space.shape,
             source="game",
-            game_id="bc_gym/Runner-v0",
+            game_id=game_id,
             recipe=args,
-            noise=float(noise),
-            seed=int(seed),
+            noise=args["noise"],
+            seed=seed,
             labels=labels,
         ) as w:
-            for i in range(n_episodes):
+            for i in range(args["n_episodes"]):
                 obs, info = env.reset(seed=seed * 100_003 + i)
+                expert.reset()
                 frames, times = [obs], [info["t"]]
                 acts, pressed, rews, terms, truncs = [], [], [], [], []
                 while True:
@@ -290,7 +243,7 @@ def runner_expert_dataset(
         try:
             os.replace(tmp, out)  # atomic: concurrent builders never see a half-written dataset
         except OSError:
-            if not (out / spec.METADATA_FILE).is_file():
+            if not (out / spec.METADATA_FILE).is_file():  # another builder did not win either
                 raise
     finally:
         env.close()
