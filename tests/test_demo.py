@@ -14,20 +14,10 @@ import sys
 import numpy as np
 import pytest
 
+from tests.utils import keys_down
+
 pytest.importorskip("torch")
 pytestmark = pytest.mark.x11
-
-
-def _keys_down() -> list[int]:
-    """Keycodes the X server reports as held (not our own bookkeeping)."""
-    from Xlib import display as xdisplay
-
-    d = xdisplay.Display()
-    try:
-        keymap = d.query_keymap()
-    finally:
-        d.close()
-    return [8 * i + b for i, byte in enumerate(keymap) for b in range(8) if byte >> b & 1]
 
 
 def test_demo_runs_every_stage_on_a_live_window(xvfb, tmp_path):
@@ -57,7 +47,7 @@ def test_demo_runs_every_stage_on_a_live_window(xvfb, tmp_path):
         assert (cfg.out / name).stat().st_size > 0, name
     for agent in ("latent-gpt", "cnn-bc"):
         assert (cfg.out / "runs" / agent / "config.json").is_file(), agent
-    assert _keys_down() == []  # no key left held on the X server after the demo
+    assert keys_down() == []  # no key left held on the X server after the demo
 
 
 def test_sigterm_stops_the_demo_its_window_and_keeps_the_recording(xvfb, tmp_path):
@@ -83,6 +73,6 @@ def test_sigterm_stops_the_demo_its_window_and_keeps_the_recording(xvfb, tmp_pat
         proc.kill()
         proc.stdout.close()
         subprocess.run(["pkill", *orphans[1:]])  # whatever the outcome, stop what we started
-    assert _keys_down() == []
+    assert keys_down() == []
     ds = load_dataset(out / "data")  # what was recorded so far is a readable dataset
     assert ds.total_steps > 0

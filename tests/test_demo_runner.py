@@ -17,20 +17,9 @@ import numpy as np
 import pytest
 
 from bc_gym.cli import app
+from tests.utils import keys_down
 
 pytest.importorskip("torch")
-
-
-def _keys_down() -> list[int]:
-    """Keycodes the X server reports as held (not our own bookkeeping)."""
-    from Xlib import display as xdisplay
-
-    d = xdisplay.Display()
-    try:
-        keymap = d.query_keymap()
-    finally:
-        d.close()
-    return [8 * i + b for i, byte in enumerate(keymap) for b in range(8) if byte >> b & 1]
 
 
 def _children() -> set[int]:
@@ -111,4 +100,4 @@ def test_runner_demo_runs_every_stage_on_the_live_page(xvfb, tmp_path, monkeypat
     assert _children() <= before, "a process the demo started (Chromium, Xvfb) is still running"
     left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert left.stdout == "", "a Chromium process outlived the demo"
-    assert _keys_down() == []  # no key left held on the X server after the demo
+    assert keys_down() == []  # no key left held on the X server after the demo

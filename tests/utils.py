@@ -1,3 +1,15 @@
-"""Shared test constants."""
+"""Shared test constants and helpers."""
 
 SEED = 42
+
+
+def keys_down() -> list[int]:
+    """Keycodes the X server on ``DISPLAY`` reports as held (not our own bookkeeping)."""
+    from Xlib import display as xdisplay
+
+    d = xdisplay.Display()
+    try:
+        keymap = d.query_keymap()
+    finally:
+        d.close()
+    return [8 * i + b for i, byte in enumerate(keymap) for b in range(8) if byte >> b & 1]
