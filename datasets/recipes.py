@@ -12,12 +12,12 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -28,6 +28,10 @@ from .writer import DatasetWriter, EpisodeData
 # no lane plan (a function of the screen), and labels are its own actions under noise (DART).
 RECIPE_VERSION = 3
 RUNNER_RECIPE_VERSION = 1  # bump when runner_expert_dataset's data changes
+_EXPERT_RECIPES = {  # recipe -> (game id, version, module of the game's ScriptedExpert)
+    "highway_expert": ("bc_gym/HighwayRacer-v0", RECIPE_VERSION, "bc_gym.games.highway"),
+    "runner_expert": ("bc_gym/Runner-v0", RUNNER_RECIPE_VERSION, "bc_gym.games.runner"),
+}
 
 
 def default_root() -> Path:
@@ -83,29 +87,8 @@ def highway_expert_dataset(
     Returns:
         The dataset folder.
     """
-    from bc_gym.games.highway import ScriptedExpert
-
-    if n_episodes < 1:
-        raise ValueError(f"n_episodes must be >= 1, actual value: {n_episodes!r}")
-    if labels not in ("expert", "executed"):
-        raise ValueError(f"labels must be 'expert' or 'executed', actual value: {labels!r}")
-    args = {
-        "recipe": "highway_expert",
-        "v": RECIPE_VERSION,
-        "n_episodes": int(n_episodes),
-        "noise": float(noise),
-        "seed": int(seed),
-        "obs_size": [int(obs_size[0]), int(obs_size[1])],
-        "max_steps": int(max_steps),
-        "grayscale": bool(grayscale),
-        "labels": labels,
-    }
-    return _build_expert_dataset(
-        "highway-expert",
-        "bc_gym/HighwayRacer-v0",
-        args,
-        ScriptedExpert(noise=noise, seed=seed),
-        root,
+    return _expert_dataset(
+        "highway_expert", n_episodes, noise, seed, obs_size, root, max_steps, grayscale, labels
     )
 
 
@@ -147,15 +130,43 @@ def runner_expert_dataset(
         >>> load_dataset(path).metadata["game_id"]
         'bc_gym/Runner-v0'
     """
-    from bc_gym.games.runner import ScriptedExpert
+    return _expert_dataset(
+        "runner_expert", n_episodes, noise, seed, obs_size, root, max_steps, grayscale, labels
+    )
 
+
+def _expert_dataset(
+    recipe: str,
+    n_episodes: int,
+    noise: float,
+    seed: int,
+    obs_size: tuple[int, int],
+    root: str | Path | None,
+    max_steps: int,
+    grayscale: bool,
+    labels: str,
+) -> Path:
+    """Build (or find in the cache) the dataset of ``recipe``, a key of ``_EXPERT_RECIPES``.
+
+    The game's ``ScriptedExpert(noise=noise, seed=seed)`` plays ``n_episodes`` games; the folder
+    is ``root/RECIPE-DIGEST``, DIGEST a hash of every argument and the recipe's version, and an
+    existing one is returned as it is. Episode ``i`` resets the game with seed
+    ``seed * 100_003 + i``; timestamps are the game clock (``info["t"]``); ``labels`` says
+    whether ``actions`` are the expert's own choice (``"expert"``) or the keys the game
+    received (``"executed"``).
+    """
+    import gymnasium as gym
+
+    import bc_gym  # noqa: F401  (registers the envs)
+
+    game_id, version, game_module = _EXPERT_RECIPES[recipe]
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be >= 1, actual value: {n_episodes!r}")
     if labels not in ("expert", "executed"):
         raise ValueError(f"labels must be 'expert' or 'executed', actual value: {labels!r}")
     args = {
-        "recipe": "runner_expert",
-        "v": RUNNER_RECIPE_VERSION,
+        "recipe": recipe,
+        "v": version,
         "n_episodes": int(n_episodes),
         "noise": float(noise),
         "seed": int(seed),
@@ -164,38 +175,16 @@ def runner_expert_dataset(
         "grayscale": bool(grayscale),
         "labels": labels,
     }
-    return _build_expert_dataset(
-        "runner-expert", "bc_gym/Runner-v0", args, ScriptedExpert(noise=noise, seed=seed), root
-    )
-
-
-def _build_expert_dataset(
-    prefix: str, game_id: str, args: dict[str, Any], expert: Any, root: str | Path | None
-) -> Path:
-    """Play ``args["n_episodes"]`` games of ``game_id`` with ``expert`` into a cached dataset.
-
-    The folder is ``root/PREFIX-DIGEST``, DIGEST a hash of ``args`` (every argument of the
-    recipe and its version); an existing one is returned as it is. Episode ``i`` resets the game
-    with seed ``args["seed"] * 100_003 + i``; timestamps are the game clock (``info["t"]``);
-    ``args["labels"]`` says whether ``actions`` are the expert's own choice (``"expert"``) or
-    the keys the game received (``"executed"``).
-    """
-    import gymnasium as gym
-
-    import bc_gym  # noqa: F401  (registers the envs)
-
     digest = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
     root = Path(root) if root is not None else default_root()
-    out = root / f"{prefix}-{digest}"
+    out = root / f"{recipe.replace('_', '-')}-{digest}"
     if (out / spec.METADATA_FILE).is_file():
         return out
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=root)) / "ds"
-    seed, labels = args["seed"], args["labels"]
-    env = gym.make(
-        game_id, obs_size=args["obs_size"], grayscale=args["grayscale"], max_steps=args["max_steps"]
-    )
+    env = gym.make(game_id, obs_size=args["obs_size"], grayscale=grayscale, max_steps=max_steps)
     amap = env.unwrapped.action_map
+    expert = importlib.import_module(game_module).ScriptedExpert(noise=noise, seed=seed)
     try:
         with DatasetWriter(
             tmp,
@@ -205,11 +194,11 @@ def _build_expert_dataset(
             source="game",
             game_id=game_id,
             recipe=args,
-            noise=args["noise"],
-            seed=seed,
+            noise=float(noise),
+            seed=int(seed),
             labels=labels,
         ) as w:
-            for i in range(args["n_episodes"]):
+            for i in range(n_episodes):
                 obs, info = env.reset(seed=seed * 100_003 + i)
                 expert.reset()
                 frames, times = [obs], [info["t"]]
