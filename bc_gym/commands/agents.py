@@ -17,16 +17,9 @@ from typing import Any
 import typer
 
 from bc_gym.commands.window_options import (
-    GameOverBox,
-    GameOverImage,
-    GameOverStill,
-    GameOverStillTol,
-    GameOverTol,
-    Region,
-    ResetKeys,
-    Title,
     WindowOptionError,
     WindowOptions,
+    with_window_options,
 )
 
 AGENT_CONFIGS = {
@@ -243,17 +236,11 @@ def _pm(mean: float, ci: float, fmt: str = ".1f") -> str:
     return format(mean, fmt) + ("" if math.isnan(ci) else f" ± {ci:{fmt}}")
 
 
+@with_window_options()
 def play(
     run: Path = typer.Argument(..., help="Run folder written by `bc-gym train`."),
     env_id: str = typer.Option(None, "--env", help="Gymnasium id, e.g. bc_gym/HighwayRacer-v0."),
-    title: Title = None,
-    region: Region = None,
-    game_over_image: GameOverImage = None,
-    game_over_box: GameOverBox = None,
-    game_over_tol: GameOverTol = None,
-    game_over_still: GameOverStill = None,
-    game_over_still_tol: GameOverStillTol = None,
-    reset_keys: ResetKeys = None,
+    window_args: dict[str, Any] | None = None,  # --title, --region, --game-over-*, ...
     episodes: int = typer.Option(3, help="Episodes to play."),
     seed: int = typer.Option(0, help="Seed of the first episode (then seed+1, ...)."),
     max_steps: int = typer.Option(0, help="Stop an episode after N steps (0: the env's limit)."),
@@ -278,16 +265,7 @@ def play(
     from bc_gym.envs.detectors import SurvivalReward
     from bc_gym.evaluation import mean_ci95
 
-    window = WindowOptions.parse(
-        title=title,
-        region=region,
-        game_over_image=game_over_image,
-        game_over_box=game_over_box,
-        game_over_tol=game_over_tol,
-        game_over_still=game_over_still,
-        game_over_still_tol=game_over_still_tol,
-        reset_keys=reset_keys,
-    )
+    window = WindowOptions.parse(**(window_args or {}))
     if env_id is not None and (
         window.has_window or window.has_game_over or window.reset_keys is not None
     ):

@@ -9,16 +9,9 @@ from typing import Any
 import typer
 
 from bc_gym.commands.window_options import (
-    GameOverBox,
-    GameOverImage,
-    GameOverStill,
-    GameOverStillTol,
-    GameOverTol,
-    Region,
-    ResetKeys,
-    Title,
     WindowOptionError,
     WindowOptions,
+    with_window_options,
 )
 
 
@@ -44,6 +37,7 @@ def _agent_configs(names: tuple[str, ...], overrides: list[str]) -> dict[str, An
     return {agent: agent_config(agent, items) for agent, items in per_agent.items()}
 
 
+@with_window_options()
 def bench(
     datasets: list[Path] = typer.Argument(None, help="Dataset folders (bc-gym format)."),
     agents: str = typer.Option(
@@ -56,14 +50,7 @@ def bench(
     env_id: str = typer.Option(
         None, "--env", help="Headless env for the online part (default bc_gym/HighwayRacer-v0)."
     ),
-    title: Title = None,
-    region: Region = None,
-    game_over_image: GameOverImage = None,
-    game_over_box: GameOverBox = None,
-    game_over_tol: GameOverTol = None,
-    game_over_still: GameOverStill = None,
-    game_over_still_tol: GameOverStillTol = None,
-    reset_keys: ResetKeys = None,
+    window_args: dict[str, Any] | None = None,  # --title, --region, --game-over-*, ...
     launch_game: bool = typer.Option(
         False, help="With --title: start the built-in HighwayRacer window for each agent."
     ),
@@ -95,16 +82,7 @@ def bench(
         raise typer.Exit(run_suite())
     if not datasets:
         raise typer.BadParameter("give at least one DATASET folder (or --suite)")
-    window = WindowOptions.parse(
-        title=title,
-        region=region,
-        game_over_image=game_over_image,
-        game_over_box=game_over_box,
-        game_over_tol=game_over_tol,
-        game_over_still=game_over_still,
-        game_over_still_tol=game_over_still_tol,
-        reset_keys=reset_keys,
-    )
+    window = WindowOptions.parse(**(window_args or {}))
     if env_id is not None and window.has_window:
         raise typer.BadParameter("give --env ID or --title TEXT (or --region), not both")
     if not window.has_window and (window.has_game_over or window.reset_keys is not None):

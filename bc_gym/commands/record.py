@@ -14,15 +14,11 @@ from typing import Any
 import typer
 
 from bc_gym.commands.window_options import (
-    GameOverBox,
-    GameOverImage,
-    GameOverStill,
-    GameOverStillTol,
-    GameOverTol,
     Region,
     Title,
     WindowOptionError,
     WindowOptions,
+    with_window_options,
 )
 
 
@@ -108,10 +104,10 @@ def find_region(
         typer.echo(f"Saved {path} (the game-over reference): pass --game-over-image {path}")
 
 
+@with_window_options(reset_keys=False)
 def record(
     out: Path = typer.Option(..., "-o", "--out", help="Dataset folder to create."),
-    title: Title = None,
-    region: Region = None,
+    window_args: dict[str, Any] | None = None,  # --title, --region, --game-over-*
     keys: str = typer.Option("left,right,up,down", help="Keys to record (pyautogui names)."),
     fps: float = typer.Option(30.0, help="Clock rate: frames (and key samples) per second."),
     size: str = typer.Option(None, help="Store frames resized to WxH (default: captured size)."),
@@ -127,11 +123,6 @@ def record(
         help="End episodes at the game-over screen: built-in HighwayRacer's banner unless "
         "--game-over-image/--game-over-still say how (either one implies this).",
     ),
-    game_over_image: GameOverImage = None,
-    game_over_box: GameOverBox = None,
-    game_over_tol: GameOverTol = None,
-    game_over_still: GameOverStill = None,
-    game_over_still_tol: GameOverStillTol = None,
     hotkeys: str = typer.Option("f8,f9,f10", help="start/pause, new episode, stop."),
     compression: str = typer.Option("gzip", help="Frame compression: gzip, lzf or none."),
     game_id: str = typer.Option(None, help="Stored game id (default: the window title)."),
@@ -152,15 +143,7 @@ def record(
     from bc_gym.record.region import check_platform, parse_size
     from bc_gym.screen.capture import ScreenCapture
 
-    window = WindowOptions.parse(
-        title=title,
-        region=region,
-        game_over_image=game_over_image,
-        game_over_box=game_over_box,
-        game_over_tol=game_over_tol,
-        game_over_still=game_over_still,
-        game_over_still_tol=game_over_still_tol,
-    )
+    window = WindowOptions.parse(**(window_args or {}))
     if not window.has_window:
         raise WindowOptionError("give the game: --title TEXT or --region X,Y,W,H")
     if compression not in ("gzip", "lzf", "none"):

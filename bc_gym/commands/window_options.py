@@ -1,10 +1,12 @@
 """The window and game-over options of ``record``, ``play`` and ``bench``, defined once.
 
-Each option is an ``Annotated`` type that a command uses as a parameter's annotation, so the
-flag, its help and its meaning are the same everywhere::
+Each option is an ``Annotated`` type, so the flag, its help and its meaning are the same
+everywhere. :func:`with_window_options` gives a command all of them at once, in place of its
+``window_args`` parameter::
 
-    def play(run: Path, title: Title = None, region: Region = None, ...):
-        window = WindowOptions.parse(title=title, region=region, ...)
+    @with_window_options()
+    def play(run: Path, window_args: dict[str, Any] | None = None, episodes: int = 3):
+        window = WindowOptions.parse(**(window_args or {}))
 
 :meth:`WindowOptions.parse` checks every value and raises :class:`WindowOptionError` (a
 ``ConfigError``: ``bc-gym`` prints it as one line and exits with status 2);
@@ -19,10 +21,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -110,6 +115,57 @@ ResetKeys = Annotated[
         show_default=False,
     ),
 ]
+
+_OPTIONS: dict[str, Any] = {
+    "title": Title,
+    "region": Region,
+    "game_over_image": GameOverImage,
+    "game_over_box": GameOverBox,
+    "game_over_tol": GameOverTol,
+    "game_over_still": GameOverStill,
+    "game_over_still_tol": GameOverStillTol,
+    "reset_keys": ResetKeys,
+}
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def with_window_options(*, reset_keys: bool = True) -> Callable[[_Command], _Command]:
+    """Give a typer command the window and game-over options in place of ``window_args``.
+
+    The signature typer reads lists ``--title``, ``--region``, ``--game-over-image``,
+    ``--game-over-box``, ``--game-over-tol``, ``--game-over-still``, ``--game-over-still-tol``
+    and (with ``reset_keys``) ``--reset-keys`` where the command has its ``window_args``
+    parameter; the command receives their values as typed (``None``: not given) in
+    ``window_args``, the keyword arguments of :meth:`WindowOptions.parse`, so that it parses
+    them after whichever checks of its own come first.
+
+    Args:
+        reset_keys: also offer ``--reset-keys`` (``record`` does not restart games).
+    """
+    names = [n for n in _OPTIONS if reset_keys or n != "reset_keys"]
+
+    def decorate(command: _Command) -> _Command:
+        sig = inspect.signature(command, eval_str=True)
+        if "window_args" not in sig.parameters:
+            raise TypeError(f"{command.__name__} needs a window_args parameter to fill")
+        params: list[inspect.Parameter] = []
+        for p in sig.parameters.values():
+            if p.name != "window_args":
+                params.append(p)
+                continue
+            params += [
+                inspect.Parameter(n, p.kind, default=None, annotation=_OPTIONS[n]) for n in names
+            ]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> Any:
+            window_args = {n: kwargs.pop(n) for n in names}
+            return command(**kwargs, window_args=window_args)
+
+        run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        return run  # type: ignore[return-value]
+
+    return decorate
 
 
 class WindowOptionError(ConfigError):
