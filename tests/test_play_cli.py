@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from bc_gym.cli import app
 from bc_gym.errors import BcGymError
+from tests.utils import focus_window
 
 LENGTH = re.compile(r"^episode (\d+): ([\d.]+) s, (\d+) steps, ended by game over", re.M)
 
@@ -50,16 +51,6 @@ def run(tmp_path_factory) -> Path:
     return out
 
 
-def _focus(window) -> None:
-    from bc_gym.screen.windows import WindowHandle
-
-    handle = WindowHandle(window)
-    try:
-        handle.focus()
-    finally:
-        handle.close()
-
-
 @pytest.fixture
 def frozen_game(highway_window_factory, tmp_path):
     """30-tick games, paused first; each finished game is a line of ``.log``."""
@@ -67,7 +58,7 @@ def frozen_game(highway_window_factory, tmp_path):
     game = highway_window_factory("--traffic-density", "0", "--max-steps", "30",
                                   "--start-paused", "--log", str(log))  # fmt: skip
     game.log = log
-    _focus(game.window)  # a region's keys go to the focused window
+    focus_window(game.window)  # a region's keys go to the focused window
     return game
 
 

@@ -8,6 +8,20 @@ from bc_gym.agents.cnn_bc import CNNBCAgent, CNNBCConfig, CNNPolicy
 pytestmark = pytest.mark.train
 
 
+def _watch_training(monkeypatch) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """From now on, collect every ``(stacks, targets)`` batch ``CNNPolicy`` is trained on."""
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    forward = CNNPolicy.forward
+
+    def watch(self, x, targets=None):
+        if targets is not None and self.training:
+            seen.append((x.clone(), targets.clone()))
+        return forward(self, x, targets)
+
+    monkeypatch.setattr(CNNPolicy, "forward", watch)
+    return seen
+
+
 def test_trains_acts_and_round_trips(tiny_dataset, tmp_path, tiny_train_config, run_episode):
     agent = CNNBCAgent.train(
         [tiny_dataset],
@@ -48,15 +62,7 @@ def test_mirror_trains_on_flipped_stacks_too(
     assert len(eps + flipped) == 4
     # Watch what the network is trained on: both the recorded stacks and the mirrored ones,
     # each with its own label.
-    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
-    forward = CNNPolicy.forward
-
-    def watch(self, x, targets=None):
-        if targets is not None and self.training:
-            seen.append((x.clone(), targets.clone()))
-        return forward(self, x, targets)
-
-    monkeypatch.setattr(CNNPolicy, "forward", watch)
+    seen = _watch_training(monkeypatch)
     cfg = CNNBCConfig(channels=(8, 8, 8), hidden=16, mirror="left:right")
     agent = CNNBCAgent.train(
         [tiny_dataset], tmp_path, tiny_train_config(val_fraction=0.5, steps_per_epoch=20), cfg
@@ -176,15 +182,7 @@ def test_shifted_chunked_mirrored_stacks_keep_their_labels(
     from bc_gym.datasets.torch import StackDataset, split_episodes
 
     pad, chunk = 2, 3
-    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
-    forward = CNNPolicy.forward
-
-    def watch(self, x, targets=None):
-        if targets is not None and self.training:
-            seen.append((x.clone(), targets.clone()))
-        return forward(self, x, targets)
-
-    monkeypatch.setattr(CNNPolicy, "forward", watch)
+    seen = _watch_training(monkeypatch)
     cfg = CNNBCConfig(**TINY, mirror="left:right", augment_pad=pad, chunk=chunk)
     CNNBCAgent.train(
         [tiny_dataset], tmp_path, tiny_train_config(val_fraction=0.5, steps_per_epoch=10), cfg

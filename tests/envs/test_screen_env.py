@@ -13,6 +13,7 @@ from gymnasium.utils.env_checker import check_env
 import bc_gym  # noqa: F401
 from bc_gym.envs import ScreenEnv
 from bc_gym.wrappers import TimedFrameStack
+from tests.utils import focus_window
 
 pytestmark = pytest.mark.x11
 
@@ -137,23 +138,12 @@ def test_argument_errors(xvfb):
         ScreenEnv(region=(0, 0, 10, 10), fps=0)
 
 
-def _focus(window) -> None:
-    """Give the game window the keyboard focus (a region capture sends keys to the focus)."""
-    from bc_gym.screen.windows import WindowHandle
-
-    handle = WindowHandle(window)
-    try:
-        handle.focus()
-    finally:
-        handle.close()
-
-
 def test_frozen_screen_ends_episodes_and_reset_keys_start_the_next(highway_window_factory):
     """A region (no preset): each game lasts 30 ticks, then GAME OVER stays until Space."""
     from bc_gym.envs import FrozenScreenDetector
 
     game = highway_window_factory("--traffic-density", "0", "--max-steps", "30", "--start-paused")
-    _focus(game.window)
+    focus_window(game.window)
     env = ScreenEnv(
         region=game.window.region,
         obs_size=(32, 32),
