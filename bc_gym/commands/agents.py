@@ -104,7 +104,11 @@ def agent_config(agent: str, overrides: list[str]) -> Any:
 
 
 def train(
-    agent: str = typer.Argument(..., help="latent-gpt, cnn-bc, imitation-bc, random, majority."),
+    agent: str = typer.Argument(
+        ...,
+        help="cnn-bc (the best measured so far: start here), latent-gpt (the flagship VAE + "
+        "GPT), imitation-bc, random, majority.",
+    ),
     datasets: list[Path] = typer.Argument(..., help="Dataset folders (bc-gym format)."),
     out: Path = typer.Option(..., "-o", "--out", help="Run folder to write."),
     epochs: int = typer.Option(30, help="Maximum epochs (the GPT stage for latent-gpt)."),
@@ -136,6 +140,9 @@ def train(
     ),
 ) -> None:
     """Train AGENT on DATASET... and write RUN/ (safetensors, config.json, metrics CSV, curves).
+
+    Start with cnn-bc: in the multi-seed benchmarks so far it drives better than the latent GPT
+    (README, "Agents").
 
     RUN/config.json also says where the data was recorded (`recorded_from`: window title,
     region, fps, frame shape), so that `bc-gym play RUN` finds the game and resizes its frames
