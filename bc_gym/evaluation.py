@@ -246,6 +246,7 @@ def run_episodes(
     after_episode: Callable[[int], None] | None = None,
     progress: bool = False,
     desc: str = "",
+    result: EvalResult | None = None,
 ) -> EvalResult:
     """Run one episode per seed with ``action = policy(env, obs)``: the one episode loop.
 
@@ -263,6 +264,8 @@ def run_episodes(
         after_episode: called with the episode's index after it ends.
         progress: show a tqdm bar per episode.
         desc: label of the progress bar.
+        result: append the episodes to this result (so ``after_episode`` can read
+            ``result.episodes[-1]``); default: a new one named ``name``.
 
     Returns:
         The episodes, and the policy's wall time per step (``act_ms``) with the live timings.
@@ -272,7 +275,7 @@ def run_episodes(
     bar_cls = None
     if progress:
         from tqdm.auto import tqdm as bar_cls
-    result = EvalResult(name)
+    result = EvalResult(name) if result is None else result
     for k, seed in enumerate(seeds):
         obs, info = env.reset(seed=None if seed is None else int(seed))
         if reset is not None:

@@ -270,7 +270,7 @@ def play(
 
     from bc_gym.agents import load_agent
     from bc_gym.envs.detectors import SurvivalReward
-    from bc_gym.evaluation import mean_ci95
+    from bc_gym.evaluation import EvalResult, agent_policy, mean_ci95, run_episodes
 
     window = WindowOptions.parse(**(window_args or {}))
     if env_id is not None and (
@@ -306,46 +306,39 @@ def play(
         + (f" at {fps:g} Hz; game over: {det!r}" if live else "")
         + (f"; reset keys: {list(env.unwrapped.reset_keys)}" if live else "")
     )
-    returns, seconds, lengths = [], [], []
+    result = EvalResult(str(run))
+    clock = {"t0": time.perf_counter(), "acts": 0}
+
+    def on_reset() -> None:
+        agent.reset()
+        clock["t0"], clock["acts"] = time.perf_counter(), len(result.act_ms)
+
+    def report(k: int) -> None:
+        ep = result.episodes[-1]
+        wall = time.perf_counter() - clock["t0"]
+        act_ms = result.act_ms[clock["acts"] :]
+        if ep.crash:
+            ended = "game over" + (f" ({ep.crash_reason})" if ep.crash_reason != "crash" else "")
+        else:
+            ended = f"--max-steps {max_steps}" if max_steps and ep.steps >= max_steps else (
+                "the env's step limit")  # fmt: skip
+        length = f"{ep.seconds:.2f} s, {ep.steps} steps"
+        typer.echo(
+            f"episode {k}: "
+            + (f"return {ep.return_:.1f}, {length}" if has_reward else length)
+            + f", ended by {ended}, control rate {ep.steps / wall:.1f} Hz, act() p50 "
+            f"{float(np.median(act_ms)):.2f} ms"
+        )
+
     try:
-        for ep in range(episodes):
-            agent.reset()
-            obs, info = env.reset(seed=seed + ep)
-            t_start = info.get("t")
-            total, steps, act_s = 0.0, 0, []
-            t0 = time.perf_counter()
-            while True:
-                ta = time.perf_counter()
-                action = agent.act(obs)
-                act_s.append(time.perf_counter() - ta)
-                obs, reward, term, trunc, info = env.step(action)
-                total += float(reward)
-                steps += 1
-                if term or trunc or (max_steps and steps >= max_steps):
-                    break
-            wall = time.perf_counter() - t0
-            if "episode_s" in info:  # ScreenEnv: up to when the game ended (e.g. froze)
-                secs = float(info["episode_s"])
-            elif t_start is not None and "t" in info:  # game time (headless HighwayRacer)
-                secs = float(info["t"]) - float(t_start)
-            else:
-                secs = wall
-            returns.append(total)
-            seconds.append(secs)
-            lengths.append(steps)
-            if term:
-                ended = "game over" + (f" ({info['crash']})" if info.get("crash") else "")
-            else:
-                ended = "the env's step limit" if trunc else f"--max-steps {max_steps}"
-            length = f"{secs:.2f} s, {steps} steps"
-            typer.echo(
-                f"episode {ep}: "
-                + (f"return {total:.1f}, {length}" if has_reward else length)
-                + f", ended by {ended}, control rate {steps / wall:.1f} Hz, act() p50 "
-                f"{1000 * float(np.median(act_s)):.2f} ms"
-            )
+        # One episode loop for play, bench, the demos and benchmarks/ (bc_gym.evaluation).
+        run_episodes(
+            agent_policy(agent), env, range(seed, seed + episodes), reset=on_reset,
+            max_steps=max_steps, fps=fps, after_episode=report, result=result,
+        )  # fmt: skip
     finally:
         env.close()
+    seconds, lengths, returns = result.seconds, result.lengths, result.returns
     n = len(seconds)
     typer.echo(
         f"episode length {_pm(*mean_ci95(seconds), '.2f')} s (mean ± 95% CI over {n} "

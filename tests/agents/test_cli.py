@@ -29,6 +29,7 @@ def test_train_and_play_from_the_command_line(tiny_dataset, tmp_path):
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "episode 0: return" in res.output and "control rate" in res.output
+    assert "10 steps, ended by --max-steps 10" in res.output, res.output
 
 
 def test_unknown_set_key_is_rejected(tiny_dataset, tmp_path):
