@@ -125,7 +125,9 @@ def record(
     ),
     hotkeys: str = typer.Option("f8,f9,f10", help="start/pause, new episode, stop."),
     compression: str = typer.Option("gzip", help="Frame compression: gzip, lzf or none."),
-    game_id: str = typer.Option(None, help="Stored game id (default: the window title)."),
+    game_id: str = typer.Option(
+        None, help="Stored game id (default: the --title text, else the window title)."
+    ),
     overwrite: bool = typer.Option(False, help="Replace an existing dataset at --out."),
     append: bool = typer.Option(False, help="Add episodes to an existing dataset at --out."),
     allow_wayland: bool = typer.Option(False, help="Run even in a Wayland session."),

@@ -150,7 +150,8 @@ class Recorder:
             With a ``pending_since`` (a frozen screen), the episode ends on the first still
             frame and the still frames after it are not written.
         start_paused: wait for the toggle hotkey (or :meth:`resume`) before recording.
-        game_id: stored as ``metadata["game_id"]``; default the window title, if any.
+        game_id: stored as ``metadata["game_id"]``; default what ``--title`` matched (it
+            stays the same when the title shows a score), else the window's title, if any.
         queue_s: seconds of grabs the writer queue holds (at most :data:`QUEUE_BYTES`).
         compression: HDF5 filter of the frames: ``"gzip"``, ``"lzf"`` or ``None``.
         compression_opts: gzip level.
@@ -246,7 +247,9 @@ class Recorder:
             fps=self.fps,
             obs_shape=self.obs_shape,
             source="recorder",
-            game_id=game_id if game_id is not None else (win.title if win is not None else None),
+            game_id=game_id
+            if game_id is not None
+            else (getattr(capture, "title", None) or (win.title if win is not None else None)),
             region=capture.current_region(),
             screen_size=capture.screen_size,
             overwrite=overwrite,

@@ -72,7 +72,8 @@ def test_record_labels_match_the_bot(highway_window, tmp_path):
     assert validate(out) == []
     ds = load_dataset(out)
     meta = ds.metadata
-    assert meta["source"] == "recorder" and meta["game_id"] == TITLE
+    # game_id: what --title matched (a title showing a score would change every second).
+    assert meta["source"] == "recorder" and meta["game_id"] == "HighwayRacer"
     assert meta["region"] == list(highway_window.window.region)
     assert meta["screen_size"] == [1280, 800] and meta["fps"] == fps
     assert meta["keys"] == ["left", "right", "up", "down"] and ds.obs_shape == (480, 480, 3)
