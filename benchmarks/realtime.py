@@ -33,10 +33,9 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import gymnasium as gym  # noqa: E402
 
 import bc_gym  # noqa: E402, F401
-from bc_gym.errors import WindowNotFound  # noqa: E402
 from bc_gym.screen.capture import ScreenCapture  # noqa: E402
 from bc_gym.screen.keys import KeyController, _pyautogui  # noqa: E402
-from bc_gym.screen.windows import find_window  # noqa: E402
+from bc_gym.screen.windows import find_window, wait_for_window  # noqa: E402
 from bc_gym.screen.xvfb import Xvfb  # noqa: E402
 from bc_gym.wrappers import TimedFrameStack  # noqa: E402
 
@@ -172,15 +171,7 @@ def main() -> None:
         )
         game = subprocess.Popen([sys.executable, "-c", code])
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    find_window(TITLE)
-                    break
-                except WindowNotFound:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+            wait_for_window(TITLE, 20, game)
             time.sleep(0.3)
             loops = [
                 ("(a) prototype: grab, infer, press (PAUSE=0.1)", run_prototype),

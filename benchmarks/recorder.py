@@ -35,7 +35,7 @@ from bc_gym.datasets import load_dataset
 from bc_gym.record.alignment import align
 from bc_gym.record.recorder import Recorder
 from bc_gym.screen.capture import ScreenCapture
-from bc_gym.screen.windows import find_window
+from bc_gym.screen.windows import wait_for_window
 from bc_gym.screen.xvfb import Xvfb
 from benchmarks.machine import write_result
 
@@ -97,15 +97,7 @@ game = subprocess.Popen(
 )  # fmt: skip
 rows, best, label_md = [], [], ""
 try:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            win = find_window("bc-gym HighwayRacer")
-            break
-        except Exception:
-            if time.monotonic() > deadline or game.poll() is not None:
-                raise
-            time.sleep(0.1)
+    win = wait_for_window("bc-gym HighwayRacer", 30, game)
     time.sleep(0.5)
     tmp = Path(tempfile.mkdtemp(prefix="bc-gym-bench-rec-"))
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]

@@ -75,7 +75,7 @@ def chromium_page(xvfb, tmp_path):
     from types import SimpleNamespace
 
     from bc_gym.errors import WindowNotFound
-    from bc_gym.screen.windows import find_window
+    from bc_gym.screen.windows import wait_for_window
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
@@ -93,15 +93,10 @@ def chromium_page(xvfb, tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 40
-        while True:
-            try:
-                win = find_window("bc-gym Canvas Racer")
-                break
-            except WindowNotFound:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the Chromium window did not appear within 40 s")
-                time.sleep(0.1)
+        try:
+            win = wait_for_window("bc-gym Canvas Racer", 40, proc, poll_s=0.1)
+        except WindowNotFound as e:
+            pytest.fail(str(e))
         time.sleep(1.0)  # first paint
         yield SimpleNamespace(window=win, proc=proc, url=url)
     finally:

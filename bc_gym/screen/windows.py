@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import subprocess
+import time
 from dataclasses import dataclass
 
 from bc_gym.errors import DisplayError, UnsupportedPlatform, WindowNotFound, require
@@ -113,6 +115,41 @@ def find_window(title: str) -> WindowInfo:
         f"No visible window with title containing {title!r}.{hint} "
         f"Visible windows: {titles or 'none'}"
     )
+
+
+def wait_for_window(
+    title: str,
+    timeout_s: float,
+    proc: subprocess.Popen | None = None,
+    what: str = "",
+    poll_s: float = 0.05,
+) -> WindowInfo:
+    """Wait until a window whose title contains ``title`` appears (see :func:`find_window`).
+
+    Args:
+        title: the title (or part of it) to wait for.
+        timeout_s: give up after this many seconds.
+        proc: the process that opens the window: stop waiting as soon as it exits.
+        what: names the window in the error (default: ``the 'TITLE' window``).
+        poll_s: seconds between looks.
+
+    Raises:
+        WindowNotFound: after ``timeout_s``, or once ``proc`` has exited; the message says which.
+            The caller stops ``proc``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return find_window(title)
+        except WindowNotFound:
+            code = None if proc is None else proc.poll()
+            if code is not None or time.monotonic() > deadline:
+                why = "timeout" if code is None else f"the process exited with code {code}"
+                raise WindowNotFound(
+                    f"{what or f'the {title!r} window'} did not appear within {timeout_s:.0f} s "
+                    f"({why})"
+                ) from None
+            time.sleep(poll_s)
 
 
 class WindowHandle:

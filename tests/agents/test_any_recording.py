@@ -233,23 +233,15 @@ while not pygame.event.get(pygame.QUIT):  # SDL turns SIGTERM into QUIT
 def test_play_env_captures_the_window_at_the_recorded_size(xvfb, one_wide_episode, tmp_path):
     from bc_gym.agents import load_agent
     from bc_gym.bench import agent_env
-    from bc_gym.errors import WindowNotFound
     from bc_gym.imaging import resize
-    from bc_gym.screen.windows import find_window
+    from bc_gym.screen.windows import wait_for_window
     from bc_gym.wrappers import ResizeFrames
 
     train("cnn-bc", one_wide_episode, tmp_path / "run")
     code = WINDOW.format(title=TITLE)
     proc = subprocess.Popen([sys.executable, "-c", code], env={**_env(), "DISPLAY": xvfb.display})
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                find_window(TITLE)
-                break
-            except WindowNotFound:
-                assert proc.poll() is None and time.monotonic() < deadline, "no test window"
-                time.sleep(0.2)
+        wait_for_window(TITLE, 20, proc, what="the test window", poll_s=0.2)
         agent = load_agent(tmp_path / "run")
         env = agent_env(agent, title=TITLE, fps=15.0)
         try:

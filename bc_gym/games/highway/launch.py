@@ -10,7 +10,7 @@ from types import TracebackType
 
 from bc_gym.errors import WindowNotFound
 from bc_gym.games.highway.window import TITLE
-from bc_gym.screen.windows import WindowInfo, find_window
+from bc_gym.screen.windows import WindowInfo, wait_for_window
 
 
 class WindowProcess:
@@ -40,20 +40,11 @@ class WindowProcess:
         """Start the process and wait for its window (raises ``WindowNotFound`` on timeout)."""
         cmd = [sys.executable, "-m", "bc_gym.cli", "game", "highway", *self.args]
         self.proc = subprocess.Popen(cmd, cwd=Path.home())  # never the repo root (see README)
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                self.window = find_window(TITLE)
-                break
-            except WindowNotFound:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    code = self.proc.poll()
-                    self.stop()
-                    why = "timeout" if code is None else f"the game exited with code {code}"
-                    raise WindowNotFound(
-                        f"the {TITLE!r} window did not appear within {self.timeout_s:.0f} s ({why})"
-                    ) from None
-                time.sleep(0.05)
+        try:
+            self.window = wait_for_window(TITLE, self.timeout_s, self.proc, what="the game window")
+        except WindowNotFound:
+            self.stop()
+            raise
         time.sleep(0.2)  # let it draw its first frames
         return self
 

@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -31,7 +30,7 @@ import numpy as np
 
 from bc_gym.errors import BcGymError, DependencyNotInstalled, WindowNotFound
 from bc_gym.games.runner.game import RULES
-from bc_gym.screen.windows import WindowInfo, find_window, list_windows
+from bc_gym.screen.windows import WindowInfo, list_windows, wait_for_window
 
 TITLE = "bc-gym Runner"
 """The page's title starts with this; the rest is ``| score S | best B | games G | last L``."""
@@ -175,21 +174,14 @@ class ChromiumApp:
             self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=_die_with_parent,
         )  # fmt: skip
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                self.window = find_window(self.title)
-                break
-            except WindowNotFound:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    code = self.proc.poll()
-                    self.stop()
-                    why = "timeout" if code is None else f"Chromium exited with code {code}"
-                    raise WindowNotFound(
-                        f"the Chromium window {self.title!r} did not appear within "
-                        f"{self.timeout_s:.0f} s ({why}); url: {self.url}"
-                    ) from None
-                time.sleep(0.1)
+        try:
+            self.window = wait_for_window(
+                self.title, self.timeout_s, self.proc, poll_s=0.1,
+                what=f"the Chromium window {self.title!r} (url: {self.url})",
+            )  # fmt: skip
+        except WindowNotFound:
+            self.stop()
+            raise
         return self
 
     def current_title(self) -> str:
