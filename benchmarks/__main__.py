@@ -14,6 +14,7 @@ again after an interruption and it resumes.
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -48,6 +49,18 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.augment_pad=4"]
         + ["--set", "cnn-bc.ema_decay=0.999", "--variant", "shift 4 px + EMA 0.999"]
         + ["--name", "agents-cnn-bc-shift-ema", "--out", "runs/agents-cnn-bc-shift-ema"],
+    ),
+    "agents-cnn-bc-cw0": (
+        "agents",
+        ["--agents", "cnn-bc", "--set", "cnn-bc.class_weight_power=0"]
+        + ["--variant", "unweighted cross-entropy (class_weight_power=0)"]
+        + ["--name", "agents-cnn-bc-cw0", "--out", "runs/agents-cnn-bc-cw0"],
+    ),
+    "agents-cnn-bc-cw1": (
+        "agents",
+        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.class_weight_power=1.0"]
+        + ["--variant", "balanced cross-entropy (class_weight_power=1)"]
+        + ["--name", "agents-cnn-bc-cw1", "--out", "runs/agents-cnn-bc-cw1"],
     ),
     "agents-latent-gpt": (
         "agents",
@@ -90,12 +103,21 @@ def refresh_readme() -> list[str]:
 
 def main(argv: list[str]) -> int:
     """Run the named benchmarks (all by default), then refresh the README."""
-    readme_only = "--readme-only" in argv
-    names = [a for a in argv if not a.startswith("--")] or list(SUITE)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0],
+        epilog="benchmarks: " + ", ".join(SUITE),
+    )  # fmt: skip
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="benchmarks to run (default: all of them, about 5 hours)")  # fmt: skip
+    parser.add_argument(
+        "--readme-only", action="store_true", help="run nothing: copy results/*.md into README"
+    )
+    args = parser.parse_args(argv)
+    names = args.names or list(SUITE)
+    readme_only = args.readme_only
     unknown = [n for n in names if n not in SUITE]
     if unknown:
-        print(f"unknown benchmark(s) {unknown}; expected some of {list(SUITE)}", file=sys.stderr)
-        return 2
+        parser.error(f"unknown benchmark(s) {unknown}; expected some of {list(SUITE)}")
     failed = []
     if not readme_only:
         for name in names:
