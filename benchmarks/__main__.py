@@ -75,6 +75,7 @@ SUITE: dict[str, tuple[str, list[str]]] = {
     "bc_ceiling": ("bc_ceiling", []),
     "demo": ("demo", []),
     "demo-runner": ("demo", ["--game", "runner"]),
+    "runner_lead": ("runner_lead", []),
 }
 
 

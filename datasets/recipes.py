@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -102,6 +103,7 @@ def runner_expert_dataset(
     max_steps: int = 1000,
     grayscale: bool = False,
     labels: str = "expert",
+    lead: float = 0.0,
 ) -> Path:
     """Runner (``bc_gym/Runner-v0``) played by its :class:`~bc_gym.games.runner.ScriptedExpert`.
 
@@ -120,6 +122,8 @@ def runner_expert_dataset(
         max_steps: truncate episodes after this many steps.
         grayscale: one channel instead of RGB.
         labels: ``"expert"`` (default) or ``"executed"``.
+        lead: the expert acts this many steps early (``ScriptedExpert(lead=...)``, as the
+            browser autopilot does for its screen latency); 0: on time.
 
     Returns:
         The dataset folder.
@@ -131,8 +135,9 @@ def runner_expert_dataset(
         'bc_gym/Runner-v0'
     """
     return _expert_dataset(
-        "runner_expert", n_episodes, noise, seed, obs_size, root, max_steps, grayscale, labels
-    )
+        "runner_expert", n_episodes, noise, seed, obs_size, root, max_steps, grayscale, labels,
+        expert_options={"lead": float(lead)} if lead else None,
+    )  # fmt: skip
 
 
 def _expert_dataset(
@@ -145,10 +150,12 @@ def _expert_dataset(
     max_steps: int,
     grayscale: bool,
     labels: str,
+    expert_options: dict[str, Any] | None = None,
 ) -> Path:
     """Build (or find in the cache) the dataset of ``recipe``, a key of ``_EXPERT_RECIPES``.
 
-    The game's ``ScriptedExpert(noise=noise, seed=seed)`` plays ``n_episodes`` games; the folder
+    The game's ``ScriptedExpert(noise=noise, seed=seed, **expert_options)`` plays
+    ``n_episodes`` games; the folder
     is ``root/RECIPE-DIGEST``, DIGEST a hash of every argument and the recipe's version, and an
     existing one is returned as it is. Episode ``i`` resets the game with seed
     ``seed * 100_003 + i``; timestamps are the game clock (``info["t"]``); ``labels`` says
@@ -175,6 +182,8 @@ def _expert_dataset(
         "grayscale": bool(grayscale),
         "labels": labels,
     }
+    if expert_options:  # only when given: the digests of the plain recipes stay as they were
+        args["expert"] = dict(sorted(expert_options.items()))
     digest = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
     root = Path(root) if root is not None else default_root()
     out = root / f"{recipe.replace('_', '-')}-{digest}"
@@ -184,7 +193,9 @@ def _expert_dataset(
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=root)) / "ds"
     env = gym.make(game_id, obs_size=args["obs_size"], grayscale=grayscale, max_steps=max_steps)
     amap = env.unwrapped.action_map
-    expert = importlib.import_module(game_module).ScriptedExpert(noise=noise, seed=seed)
+    expert = importlib.import_module(game_module).ScriptedExpert(
+        noise=noise, seed=seed, **(expert_options or {})
+    )
     try:
         with DatasetWriter(
             tmp,

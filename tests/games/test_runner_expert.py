@@ -8,7 +8,7 @@ import pytest
 
 import bc_gym  # noqa: F401
 from bc_gym.evaluation import evaluate
-from bc_gym.games.runner import RunnerGame, ScriptedExpert, render, scene_of
+from bc_gym.games.runner import RUNNER_ACTIONS, RunnerGame, ScriptedExpert, render, scene_of
 from bc_gym.games.runner.screen import SceneReader, speed_at_score
 from tests.utils import SEED
 
@@ -96,3 +96,21 @@ def test_runner_expert_dataset_is_cached_and_replays(tmp_path):
     for t, held in enumerate(ep.held_keys):
         obs, *_ = env.step(am.from_multibinary(held))
         assert np.array_equal(obs, ep.observations[t + 1])
+
+
+def test_runner_expert_dataset_with_a_lead_jumps_earlier(tmp_path):
+    """``lead`` makes a new recipe (the plain one keeps its cache key) whose expert jumps first."""
+    from bc_gym.datasets import load_dataset
+    from bc_gym.datasets.recipes import runner_expert_dataset
+
+    kw = {"n_episodes": 1, "noise": 0.0, "seed": SEED, "root": tmp_path, "max_steps": 200}
+    plain = runner_expert_dataset(**kw)
+    assert runner_expert_dataset(**kw, lead=0.0) == plain
+    early = runner_expert_dataset(**kw, lead=2.0)
+    assert early != plain
+    up = RUNNER_ACTIONS.index("up")
+
+    def first_jump(path) -> int:
+        return int(np.flatnonzero(load_dataset(path)[0].actions == up)[0])
+
+    assert first_jump(early) < first_jump(plain)
