@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,13 @@ class RunnerDemoConfig:
     noise: float = 0.01
     """Expert noise while recording: the share of the autopilot's decisions (60 per second)
     replaced by a random key, so that the recording holds crashes and recoveries."""
+    agent_options: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {"cnn-bc": {"motion": "diff"}}
+    )
+    """Options of each agent's own config (``--set`` of ``bc-gym train``), over its defaults.
+    cnn-bc sees frame differences (``motion="diff"``): when to jump depends on the scroll speed,
+    which grows during a game, and a recording's long games hold mostly the top speed; trained
+    on one recording, the default cnn-bc jumped at the top speed's distance at every speed."""
     lead: float = 0.0
     """Steps early the autopilot acts (``ScriptedExpert(lead=...)``), recording and playing.
     0: on time. An expert that acts early is hard to clone: headless, cnn-bc trained on 48
@@ -142,6 +149,22 @@ class RunnerDemoConfig:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (0: the default), actual value: "
                                  f"{getattr(self, name)!r}")  # fmt: skip
+        for agent in self.agent_options:
+            self.agent_config(agent)  # an unknown agent or option fails here, not after recording
+
+    def agent_config(self, name: str) -> Any:
+        """Agent ``name``'s own config: its defaults with ``agent_options[name]`` (checked)."""
+        from bc_gym.commands.agents import agent_config
+
+        config = agent_config(name, [])
+        options = self.agent_options.get(name, {})
+        for key, value in options.items():
+            if config is None or not hasattr(config, key):
+                raise ValueError(f"agent_options: {name} has no option {key!r}")
+            setattr(config, key, value)
+        if options and hasattr(config, "__post_init__"):
+            config.__post_init__()  # the combination is checked as the config's own
+        return config
 
     @property
     def cap(self) -> int:
@@ -293,6 +316,8 @@ def train(cfg: RunnerDemoConfig, data: Path) -> dict[str, Path]:
     def configure(name: str, config: Any) -> None:
         if config is not None and hasattr(config, "vae_epochs"):  # latent-gpt's VAE
             config.vae_epochs, config.vae_steps_per_epoch = epochs, per_epoch
+        for key, value in cfg.agent_options.get(name, {}).items():
+            setattr(config, key, value)  # checked by RunnerDemoConfig.agent_config
 
     return train_agents(
         data, cfg.out / "runs", (*cfg.agents, "random"),
@@ -390,7 +415,13 @@ def report(cfg: RunnerDemoConfig, results: list[LiveResult], recorded_games: int
         f"policy, page seeds {cfg.live_seed}+, each cut at score {cfg.cap} ({cfg.max_steps} "
         f"steps, {cfg.max_steps / cfg.fps:.0f} s); game length on the page's clock. Trained on "
         f"{cfg.record_s:.0f} s of recorded expert play ({recorded_games} crashes at noise "
-        f"{cfg.noise:g}), {cfg.updates} updates per model.",
+        f"{cfg.noise:g}), {cfg.updates} updates per model"
+        + "".join(
+            f"; {name} with {', '.join(f'{k}={v!r}' for k, v in opts.items())}"
+            for name, opts in cfg.agent_options.items()
+            if opts and name in cfg.agents
+        )
+        + ".",
         "",
         "| policy | mean score ± 95% CI | % of expert | crash rate | game length s "
         "| control Hz | obs age p50 / p95 ms |",

@@ -52,6 +52,17 @@ def test_demo_options_are_checked_before_anything_starts(args, error):
     assert error in " ".join(res.output.replace("│", " ").split()), res.output
 
 
+def test_agent_options_are_checked_before_anything_runs(tmp_path):
+    from bc_gym.demo_runner import RunnerDemoConfig
+
+    with pytest.raises(ValueError, match="cnn-bc has no option 'depth'"):
+        RunnerDemoConfig(out=tmp_path, agent_options={"cnn-bc": {"depth": 3}})
+    with pytest.raises(ValueError, match="motion must be one of"):
+        RunnerDemoConfig(out=tmp_path, agent_options={"cnn-bc": {"motion": "flow"}})
+    cfg = RunnerDemoConfig(out=tmp_path)
+    assert cfg.agent_config("cnn-bc").motion == "diff" and cfg.agent_config("random") is None
+
+
 @pytest.mark.x11
 @pytest.mark.chromium
 @pytest.mark.train
@@ -96,6 +107,8 @@ def test_runner_demo_runs_every_stage_on_the_live_page(xvfb, tmp_path, monkeypat
     assert (cfg.out / "scores.png").stat().st_size > 0
     for agent in ("latent-gpt", "cnn-bc", "random"):
         assert (cfg.out / "runs" / agent / "config.json").is_file(), agent
+    cnn = json.loads((cfg.out / "runs" / "cnn-bc" / "config.json").read_text())
+    assert cnn["agent_config"]["motion"] == "diff"  # the demo's agent_options reached training
 
     assert _children() <= before, "a process the demo started (Chromium, Xvfb) is still running"
     left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
