@@ -125,14 +125,13 @@ class RunnerDemoConfig:
     )
     """Options of each agent's own config (``--set`` of ``bc-gym train``), over its defaults.
     cnn-bc sees frame differences (``motion="diff"``): when to jump depends on the scroll speed,
-    which grows during a game, and a recording's long games hold mostly the top speed; trained
-    on one recording, the default cnn-bc jumped at the top speed's distance at every speed."""
+    which grows during a game, and a recording's long games hold mostly the top speed; from
+    such a recording the default cnn-bc jumped at the top speed's distance at every speed."""
     lead: float = 0.0
     """Steps early the autopilot acts (``ScriptedExpert(lead=...)``), recording and playing.
-    0: on time. An expert that acts early is hard to clone: headless, cnn-bc trained on 48
-    Runner games of an expert with lead 0, 0.5, 1 and 2 scored 100%, 44%, 22% and 11% of the
-    expert (the clone acts earlier still), while the expert with lead 0 survives its keys
-    arriving up to 2 steps late (the live latency is about one step)."""
+    0: on time, which the expert can afford (headless it survives keys up to 2 steps late; the
+    live latency is about one step). An expert that acts early teaches its early timing, and
+    the clone then acts earlier still: ``python -m benchmarks.runner_lead`` measures it."""
     seed: int = 0
     """Seed of training and of the noise; the recording starts at page seed 1000 + seed, live
     games at 20_000 + seed (the same seeds for every policy)."""
