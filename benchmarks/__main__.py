@@ -62,6 +62,12 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         + ["--variant", "balanced cross-entropy (class_weight_power=1)"]
         + ["--name", "agents-cnn-bc-cw1", "--out", "runs/agents-cnn-bc-cw1"],
     ),
+    "agents-cnn-bc-diff": (
+        "agents",
+        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.motion=diff"]
+        + ["--variant", "frame differences at the input (motion=diff)"]
+        + ["--name", "agents-cnn-bc-diff", "--out", "runs/agents-cnn-bc-diff"],
+    ),
     "agents-latent-gpt": (
         "agents",
         ["--agents", "latent-gpt", "--no-reference", "--name", "agents-latent-gpt"]
