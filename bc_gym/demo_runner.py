@@ -130,8 +130,8 @@ class RunnerDemoConfig:
     lead: float = 0.0
     """Steps early the autopilot acts (``ScriptedExpert(lead=...)``), recording and playing.
     0: on time, which the expert can afford (headless it survives keys up to 2 steps late; the
-    live latency is about one step). An expert that acts early teaches its early timing, and
-    the clone then acts earlier still: ``python -m benchmarks.runner_lead`` measures it."""
+    live latency is about one step). An expert that acts early teaches its early timing
+    (``python -m benchmarks.runner_lead`` measures its clones with keys 0-2 steps late)."""
     seed: int = 0
     """Seed of training and of the noise; the recording starts at page seed 1000 + seed, live
     games at 20_000 + seed (the same seeds for every policy)."""
