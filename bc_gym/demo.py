@@ -157,6 +157,7 @@ def train_agents(
     train_config: Callable[[str], Any],
     configure: Callable[[str, Any], None] = lambda name, config: None,
     label: Callable[[str], str] = lambda name: "",
+    config_for: Callable[[str], Any] | None = None,
 ) -> dict[str, Path]:
     """Train each agent in ``names`` on the dataset ``data`` into ``runs/NAME``.
 
@@ -167,6 +168,7 @@ def train_agents(
         train_config: the agent's :class:`~bc_gym.agents.training.TrainConfig`.
         configure: edits the agent's own config (``None`` for agents without one) in place.
         label: text after the agent's name in the stage line, e.g. its budget.
+        config_for: the agent's own config before ``configure`` (default: its defaults).
 
     Returns:
         The run folder of each agent.
@@ -181,7 +183,7 @@ def train_agents(
         run = runs / name
         say(f"train {name}{label(name)} -> {run}")
         t0 = time.monotonic()
-        config = agent_config(name, [])
+        config = config_for(name) if config_for is not None else agent_config(name, [])
         configure(name, config)
         agent_class(name).train([ds], run, train_config(name), config)
         print(f"  {name}: {time.monotonic() - t0:.0f} s")

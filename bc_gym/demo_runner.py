@@ -315,14 +315,13 @@ def train(cfg: RunnerDemoConfig, data: Path) -> dict[str, Path]:
     def configure(name: str, config: Any) -> None:
         if config is not None and hasattr(config, "vae_epochs"):  # latent-gpt's VAE
             config.vae_epochs, config.vae_steps_per_epoch = epochs, per_epoch
-        for key, value in cfg.agent_options.get(name, {}).items():
-            setattr(config, key, value)  # checked by RunnerDemoConfig.agent_config
 
     return train_agents(
         data, cfg.out / "runs", (*cfg.agents, "random"),
         lambda name: TrainConfig(epochs=epochs, steps_per_epoch=per_epoch, seed=cfg.seed,
                                  device=cfg.device),
         configure, lambda name: f" ({epochs} x {per_epoch} updates)",
+        config_for=cfg.agent_config,  # the defaults with agent_options (checked)
     )  # fmt: skip
 
 
