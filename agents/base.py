@@ -232,7 +232,11 @@ class Agent(ABC):
         return {}
 
     def load_tensors(self, tensors: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
-        """Restore what :meth:`tensors` returned."""
+        """Restore what :meth:`tensors` returned (less any :attr:`optional_tensors`)."""
+
+    optional_tensors: tuple[str, ...] = ()
+    """Tensor names that older checkpoints may lack (added later with a neutral default, which
+    :meth:`load_tensors` fills in)."""
 
     def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write ``model.safetensors`` and ``config.json`` into the folder ``path``."""
@@ -289,7 +293,7 @@ class Agent(ABC):
         )
         expected = agent.tensors()
         if expected:
-            agent.load_tensors(read_weights(path, expected))
+            agent.load_tensors(read_weights(path, expected, agent.optional_tensors))
         if isinstance(config.get("recorded_from"), dict):
             agent.recorded_from = config["recorded_from"]
         return agent
@@ -346,8 +350,13 @@ def decode_keys(probs: np.ndarray, action_map: ActionMap) -> int:
     return action_map.from_keys(held)
 
 
-def read_weights(path: str | Path, expected: dict[str, Any]) -> dict[str, Any]:
-    """Read ``model.safetensors`` and check names and shapes against ``expected`` tensors."""
+def read_weights(
+    path: str | Path, expected: dict[str, Any], optional: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Read ``model.safetensors`` and check names and shapes against ``expected`` tensors.
+
+    Names in ``optional`` may be missing (an older checkpoint); the caller fills them in.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -358,7 +367,7 @@ def read_weights(path: str | Path, expected: dict[str, Any]) -> dict[str, Any]:
         tensors = load_file(str(file))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{file} is corrupt ({exc}); retrain or restore it.") from exc
-    missing = sorted(set(expected) - set(tensors))
+    missing = sorted(set(expected) - set(tensors) - set(optional))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
         raise CheckpointError(
@@ -366,7 +375,7 @@ def read_weights(path: str | Path, expected: dict[str, Any]) -> dict[str, Any]:
             f"{unexpected[:5]}. The weights come from another agent or config."
         )
     for k, v in expected.items():
-        if tuple(tensors[k].shape) != tuple(v.shape):
+        if k in tensors and tuple(tensors[k].shape) != tuple(v.shape):
             raise CheckpointError(
                 f"{file}: tensor {k!r} has shape {tuple(tensors[k].shape)}, the config expects "
                 f"{tuple(v.shape)}. The weights and config.json do not belong together."

@@ -37,6 +37,7 @@ from bc_gym.agents.training import TrainConfig
 
 ENCODERS = ("nature", "impala")
 MOTIONS = ("none", "diff")
+NORMALIZE = ("none", "dataset")
 
 
 @dataclass
@@ -76,6 +77,11 @@ class CNNBCConfig:
     ``n_stack - 1`` differences between consecutive stacked frames (same channel count), so the
     closing speed of the car ahead is visible at the encoder's first layer. Needs ``n_stack >=
     2``."""
+    normalize: str = "none"
+    """``"none"``: pixels scaled to [0, 1]. ``"dataset"``: each colour channel standardised
+    with the mean and standard deviation of the training frames (kept in the run, applied the
+    same way in play), so a mostly-white page does not feed the first layer a large constant
+    that the network must first learn to cancel."""
     chunk: int = 1
     """Predict the actions of the next ``chunk`` steps (the label of step ``i`` is the action
     recorded ``i`` frames later in the same episode; steps past its end are ignored). At play,
@@ -92,6 +98,10 @@ class CNNBCConfig:
             raise ValueError(f"encoder must be one of {ENCODERS}, actual value: {self.encoder!r}")
         if self.motion not in MOTIONS:
             raise ValueError(f"motion must be one of {MOTIONS}, actual value: {self.motion!r}")
+        if self.normalize not in NORMALIZE:
+            raise ValueError(
+                f"normalize must be one of {NORMALIZE}, actual value: {self.normalize!r}"
+            )
         if self.motion == "diff" and self.n_stack < 2:
             raise ValueError(
                 f"motion='diff' needs n_stack >= 2 (differences between stacked frames), "
@@ -158,14 +168,18 @@ class CNNPolicy(nn.Module):
             nn.Linear(cfg.hidden, n_actions * cfg.chunk),
         )  # fmt: skip
         self.register_buffer("class_weight", torch.ones(n_actions))
+        # Per-channel input statistics in [0, 1] units (identity unless normalize="dataset").
+        channels = in_ch // cfg.n_stack
+        self.register_buffer("input_mean", torch.zeros(channels))
+        self.register_buffer("input_std", torch.ones(channels))
 
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 stacks -> the encoder's float input (``motion="diff"``: newest + differences)."""
-        x = x.float() / 255.0  # (B, n*C, H, W)
+        f = x.float().reshape(len(x), self.n_stack, -1, *x.shape[2:]) / 255.0  # (B, n, C, H, W)
+        f = (f - self.input_mean[:, None, None]) / self.input_std[:, None, None]
         if self.motion == "diff":
-            f = x.reshape(len(x), self.n_stack, -1, *x.shape[2:])  # (B, n, C, H, W)
-            x = torch.cat([f[:, -1], (f[:, 1:] - f[:, :-1]).flatten(1, 2)], 1)  # (B, n*C, H, W)
-        return x
+            return torch.cat([f[:, -1], (f[:, 1:] - f[:, :-1]).flatten(1, 2)], 1)  # (B, n*C, H, W)
+        return f.flatten(1, 2)
 
     def forward(
         self, x: torch.Tensor, targets: torch.Tensor | None = None
@@ -183,6 +197,20 @@ class CNNPolicy(nn.Module):
         flat = logits.reshape(-1, logits.shape[-1])
         loss = F.cross_entropy(flat, targets.reshape(-1), weight=self.class_weight, ignore_index=-1)
         return logits, loss
+
+
+def channel_stats(
+    frames: torch.Tensor, max_frames: int = 2000
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation in [0, 1] units of ``(N, C, H, W)`` uint8 frames.
+
+    An evenly spaced sample of at most ``max_frames`` frames is enough for two numbers per
+    channel and keeps this cheap on 100 recorded episodes. The std is floored at 1/255 so a
+    constant channel does not divide by zero.
+    """
+    step = max(1, len(frames) // max_frames)
+    x = frames[::step].float().div_(255.0).transpose(0, 1).flatten(1)  # (C, n*H*W)
+    return x.mean(1), x.std(1).clamp(min=1 / 255)
 
 
 @register_agent("cnn-bc")
@@ -239,8 +267,13 @@ class CNNBCAgent(Agent):
         """The network's state dict."""
         return dict(self.net.state_dict())
 
+    optional_tensors = ("input_mean", "input_std")  # runs saved before ``normalize`` existed
+
     def load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Restore :meth:`tensors`."""
+        """Restore :meth:`tensors` (runs saved before ``normalize`` existed lack its buffers)."""
+        state = self.net.state_dict()
+        for name in self.optional_tensors:  # older runs: the identity, as they trained
+            tensors.setdefault(name, state[name])
         self.net.load_state_dict(tensors)
 
     @classmethod
@@ -320,6 +353,10 @@ class CNNBCAgent(Agent):
             return x.reshape(len(idx), -1, *x.shape[3:])
 
         net = agent.net.to(device)
+        if config.normalize == "dataset":
+            mean, std = channel_stats(frames)
+            net.input_mean.copy_(mean)
+            net.input_std.copy_(std)
         if config.class_weight_power > 0:
             net.class_weight.copy_(
                 class_weights(now.numpy(), agent.action_map.n, config.class_weight_power)

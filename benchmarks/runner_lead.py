@@ -12,6 +12,10 @@ The expert with each lead plays the same seeds with the same delays.
 
     .venv/bin/python -m benchmarks.runner_lead         # writes benchmarks/results/runner_lead.md
     .venv/bin/python -m benchmarks.runner_lead --tiny --no-write   # smoke test
+    .venv/bin/python -m benchmarks.runner_lead --leads 0 --set motion=diff --name runner_diff
+
+``--set KEY=VALUE`` (repeatable) gives cnn-bc options as ``bc-gym train --set`` does; the runs of
+each set of options keep their own folders and the table names them.
 
 Top to bottom on purpose (CleanRL style): one table from one script. Each (lead, training
 seed) job keeps its result in ``--out``; run again to resume.
@@ -53,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=1000, help="steps per game (33 s)")
     p.add_argument("--jobs", type=int, default=2, help="trainings at a time (1 thread each)")
     p.add_argument("--out", default=str(ROOT / "runs" / "runner_lead"), help="runs and results")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                   help="a cnn-bc option (as bc-gym train --set), repeatable")  # fmt: skip
+    p.add_argument("--name", default="runner_lead", help="results file: benchmarks/results/NAME.md")
     p.add_argument("--tiny", action="store_true", help="tiny sizes: a smoke test")
     p.add_argument("--no-write", action="store_true", help="print only")
     return p
@@ -61,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
 def ints(text: str) -> list[int]:
     """``"0,1,2"`` -> ``[0, 1, 2]``."""
     return [int(x) for x in text.split(",") if x.strip()]
+
+
+def options_tag(sets: list[str]) -> str:
+    """A run-folder suffix naming the ``--set`` options (empty for the defaults)."""
+    text = "_".join(sorted(sets)).replace("=", "-")
+    return "-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in text) if sets else ""
 
 
 def delayed(policy: Any, delay: int) -> tuple[Any, Any]:
@@ -113,13 +126,16 @@ def job(lead: float, seed: int, data: str, args: argparse.Namespace) -> dict[str
 
     from bc_gym.agents import agent_class, load_agent
     from bc_gym.agents.training import TrainConfig
+    from bc_gym.commands.agents import agent_config
     from bc_gym.evaluation import agent_policy
 
     torch.set_num_threads(1)
-    run = Path(args.out) / f"lead{lead:g}-seed{seed}"
+    run = Path(args.out) / f"lead{lead:g}-seed{seed}{options_tag(args.sets)}"
     key = {"lead": lead, "seed": seed, "data": Path(data).name, "updates": args.updates,
            "eval_seeds": args.eval_seeds, "delays": args.delays,
            "max_steps": args.max_steps}  # fmt: skip
+    if args.sets:  # (runs of the defaults keep the key they had before --set existed)
+        key["set"] = sorted(args.sets)
     cache = run / "result.json"
     if cache.is_file() and json.loads(cache.read_text()).get("key") == key:
         return json.loads(cache.read_text())
@@ -127,7 +143,7 @@ def job(lead: float, seed: int, data: str, args: argparse.Namespace) -> dict[str
     epochs = min(10, args.updates)
     cfg = TrainConfig(epochs=epochs, steps_per_epoch=max(1, args.updates // epochs), seed=seed,
                       num_threads=1, progress=False)  # fmt: skip
-    agent_class("cnn-bc").train([data], run, cfg)
+    agent_class("cnn-bc").train([data], run, cfg, agent_config("cnn-bc", args.sets))
     train_s = time.perf_counter() - t0
     agent = load_agent(run)
     env = make_env(agent, args.max_steps)
@@ -149,9 +165,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.tiny:
         args.train_seeds, args.eval_seeds, args.episodes, args.updates = "0", 2, 2, 20
         args.max_steps = 120
+    from bc_gym.commands.agents import agent_config
     from bc_gym.datasets.recipes import runner_expert_dataset
+    from bc_gym.errors import ConfigError
     from bc_gym.games.runner import ScriptedExpert
 
+    try:
+        agent_config("cnn-bc", args.sets)  # a typo fails here, not in every job
+    except ConfigError as exc:
+        parser.error(str(exc))
     leads = [float(x) for x in args.leads.split(",") if x.strip()]
     seeds, delays = ints(args.train_seeds), ints(args.delays)
     if not leads or not seeds or not delays or min(delays) < 0 or min(leads) < 0:
@@ -167,8 +189,10 @@ def main(argv: list[str] | None = None) -> None:
     expert = {}
     for lead in leads:
         pilot = ScriptedExpert(lead=lead)
-        expert[lead] = {d: play(lambda e, o, p=pilot: p(e), pilot.reset, env, args, d)
-                        for d in delays}  # fmt: skip
+        expert[lead] = {
+            d: play(lambda e, o, p=pilot: p(e), pilot.reset, env, args, d)
+            for d in sorted({0, *delays})
+        }  # 0: the reference
         print(f"expert lead {lead:g}: {expert[lead]}", flush=True)
     env.close()
     ref = expert[min(leads)][0]  # the on-time expert's return with no delay: 100%
@@ -182,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     def pct(x: float) -> str:
         return f"{100 * x / ref:.0f}%"
 
+    trained = "cnn-bc trained on it" + (f" ({', '.join(args.sets)})" if args.sets else "")
     head = "| expert lead (steps) | policy | " + " | ".join(
         f"keys {d} step(s) late" for d in delays) + " |"  # fmt: skip
     lines = [head, "|---|---|" + "---|" * len(delays)]
@@ -193,14 +218,16 @@ def main(argv: list[str] | None = None) -> None:
             per = [results[(lead, s)]["returns"][str(d)] for s in seeds]
             cells.append(f"**{pct(float(np.mean(per)))}** ("
                          + " · ".join(pct(r) for r in per) + ")")  # fmt: skip
-        lines.append(f"| {lead:g} | cnn-bc trained on it | " + " | ".join(cells) + " |")
+        lines.append(f"| {lead:g} | {trained} | " + " | ".join(cells) + " |")
+    options = " with " + ", ".join(f"`{x}`" for x in args.sets) if args.sets else ""
     md = f"""## Runner: cloning an expert that acts early
 
 Headless `bc_gym/Runner-v0`. Per expert lead: {args.episodes} recorded games
 (`runner_expert_dataset(lead=LEAD, noise={args.noise}, labels="executed")`,
-{NATIVE[0]}x{NATIVE[1]} frames), cnn-bc trained for {args.updates:,} updates per training seed
-({", ".join(map(str, seeds))}), each playing {args.eval_seeds} unseen seeds ({EVAL_SEED0}..)
-of at most {args.max_steps} steps with its keys 0..{max(delays)} steps late. Cells: % of the
+{NATIVE[0]}x{NATIVE[1]} frames), cnn-bc{options} trained for {args.updates:,} updates per
+training seed ({", ".join(map(str, seeds))}), each playing {args.eval_seeds} unseen seeds
+({EVAL_SEED0}..) of at most {args.max_steps} steps with its keys
+{" / ".join(map(str, delays))} step(s) late. Cells: % of the
 on-time expert's mean return with no delay ({ref:.1f}); cnn-bc: mean over training seeds in
 bold, then each seed.
 
@@ -208,7 +235,7 @@ bold, then each seed.
 """
     print(md)
     if not args.no_write:
-        print(f"wrote {write_result('runner_lead', md, command)}")
+        print(f"wrote {write_result(args.name, md, command)}")
 
 
 if __name__ == "__main__":

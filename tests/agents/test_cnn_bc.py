@@ -99,9 +99,16 @@ TINY = {"channels": (8, 8, 8), "hidden": 16}
         {"encoder": "impala", "impala_channels": (4, 8, 8)},
         {"motion": "diff"},
         {"chunk": 3, "ensemble_coeff": 0.1},
-        {"chunk": 2, "motion": "diff", "augment_pad": 2, "mirror": "left:right"},
+        {"normalize": "dataset"},
+        {
+            "chunk": 2,
+            "motion": "diff",
+            "augment_pad": 2,
+            "mirror": "left:right",
+            "normalize": "dataset",
+        },
     ],
-    ids=["augment", "impala", "diff", "chunk", "all"],
+    ids=["augment", "impala", "diff", "chunk", "normalize", "all"],
 )
 def test_each_option_trains_acts_and_round_trips(
     options, tiny_dataset, tmp_path, tiny_train_config, run_episode
@@ -139,6 +146,48 @@ def test_motion_diff_feeds_the_newest_frame_and_the_differences():
     torch.testing.assert_close(plain.inputs(x), x.float() / 255.0)
 
 
+def test_normalize_dataset_keeps_the_training_frames_statistics(
+    tiny_dataset, tmp_path, tiny_train_config
+):
+    from bc_gym.agents.cnn_bc import channel_stats
+    from bc_gym.datasets import load_dataset
+
+    cfg = CNNBCConfig(normalize="dataset", **TINY)
+    agent = CNNBCAgent.train([tiny_dataset], tmp_path, tiny_train_config(), cfg)
+    mean, std = agent.net.input_mean, agent.net.input_std
+    frames = np.concatenate([ep.observations[:] for ep in load_dataset(tiny_dataset)])
+    pixels = frames.reshape(-1, frames.shape[-1]) / 255.0
+    # training used the train episodes only: close to, not equal to, every episode's figures
+    np.testing.assert_allclose(mean.numpy(), pixels.mean(0), atol=0.05)
+    assert float(mean.abs().sum()) > 0 and not torch.equal(std, torch.ones_like(std))
+    again = load_agent(tmp_path)
+    torch.testing.assert_close(again.net.input_mean, mean)
+    torch.testing.assert_close(again.net.input_std, std)
+    x = torch.from_numpy(frames[:4]).permute(0, 3, 1, 2).reshape(1, -1, *frames.shape[1:3])
+    got = again.net.inputs(x)[0, :3]  # the oldest frame's channels
+    want = (x[0, :3].float() / 255.0 - mean[:, None, None]) / std[:, None, None]
+    torch.testing.assert_close(got, want)
+    const = torch.full((50, 3, 4, 4), 7, dtype=torch.uint8)
+    m, s = channel_stats(const)
+    torch.testing.assert_close(m, torch.full((3,), 7 / 255))
+    assert float(s.min()) == pytest.approx(1 / 255)  # a constant channel: no division by zero
+
+
+def test_runs_saved_before_normalize_load_as_they_trained(
+    tiny_dataset, tmp_path, tiny_train_config, run_episode
+):
+    from safetensors.torch import load_file, save_file
+
+    agent = CNNBCAgent.train([tiny_dataset], tmp_path, tiny_train_config(), CNNBCConfig(**TINY))
+    actions = run_episode(agent)
+    weights = tmp_path / "model.safetensors"
+    old = {k: v for k, v in load_file(weights).items() if not k.startswith("input_")}
+    save_file(old, weights)  # as a run saved before the option existed
+    again = load_agent(tmp_path)
+    torch.testing.assert_close(again.net.input_std, torch.ones(3))
+    assert run_episode(again) == actions
+
+
 def test_item_future_actions(tiny_dataset):
     from bc_gym.datasets import load_dataset
     from bc_gym.datasets.torch import StackDataset
@@ -165,6 +214,8 @@ def test_config_errors():
         CNNBCConfig(motion="flow")
     with pytest.raises(ValueError, match="motion='diff' needs n_stack >= 2"):
         CNNBCConfig(motion="diff", n_stack=1)
+    with pytest.raises(ValueError, match=r"normalize must be one of \('none', 'dataset'\)"):
+        CNNBCConfig(normalize="imagenet")
     with pytest.raises(ValueError, match="augment_pad must be an integer >= 0"):
         CNNBCConfig(augment_pad=-1)
     with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
