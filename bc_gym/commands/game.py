@@ -65,7 +65,9 @@ def runner(
         "X key events (XTEST).",
     ),
     autopilot_lead: float = typer.Option(
-        2.0, help="Autopilot: act this many game steps early (screen and key latency)."
+        0.0,
+        help="Autopilot: act this many game steps early (0: on time; an early expert is "
+        "cloned badly, see README 'Runner').",
     ),
     seconds: float = typer.Option(0.0, help="Close the page after this many seconds (0: never)."),
     left: int = typer.Option(0, help="Window position on screen, px from the left."),

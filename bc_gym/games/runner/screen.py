@@ -124,8 +124,9 @@ def run_autopilot(
 
     Args:
         window: the page's :class:`~bc_gym.screen.windows.WindowInfo` (e.g. ``page.window``).
-        expert: the player; default ``ScriptedExpert(lead=2)`` (2 steps early, for the screen
-            and key latency).
+        expert: the player; default ``ScriptedExpert()`` (on time: it still scores like the
+            2-steps-early expert through the window, and its recordings clone better,
+            ``benchmarks/runner_lead.py``).
         seconds: stop after this long; ``None`` runs until ``stop`` is set.
         rate_hz: grabs (and key decisions) per second.
         stop: an event that ends the loop when set.
@@ -136,7 +137,7 @@ def run_autopilot(
     from bc_gym.screen.capture import ScreenCapture
     from bc_gym.screen.keys import KeyController
 
-    expert = expert or ScriptedExpert(lead=2.0)
+    expert = expert or ScriptedExpert()
     reader = SceneReader()
     period = 1.0 / rate_hz
     end = None if seconds is None else time.monotonic() + seconds
