@@ -68,6 +68,12 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         + ["--variant", "frame differences at the input (motion=diff)"]
         + ["--name", "agents-cnn-bc-diff", "--out", "runs/agents-cnn-bc-diff"],
     ),
+    "agents-cnn-bc-norm": (
+        "agents",
+        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.normalize=dataset"]
+        + ["--variant", "inputs standardised per channel (normalize=dataset)"]
+        + ["--name", "agents-cnn-bc-norm", "--out", "runs/agents-cnn-bc-norm"],
+    ),
     "agents-latent-gpt": (
         "agents",
         ["--agents", "latent-gpt", "--no-reference", "--name", "agents-latent-gpt"]
@@ -82,6 +88,28 @@ SUITE: dict[str, tuple[str, list[str]]] = {
     "demo": ("demo", []),
     "demo-runner": ("demo", ["--game", "runner"]),
     "runner_lead": ("runner_lead", []),
+    # The Runner clone's training-seed spread, per cnn-bc option (4 training seeds, keys 1 late)
+    **{
+        f"runner_{name}": (
+            "runner_lead",
+            [
+                "--leads",
+                "0",
+                "--train-seeds",
+                "0,1,2,3",
+                "--delays",
+                "1",
+                "--name",
+                f"runner_{name}",
+            ]
+            + [x for opt in sets for x in ("--set", opt)],
+        )
+        for name, sets in (
+            ("norm", ["normalize=dataset"]),
+            ("diff", ["motion=diff"]),
+            ("diff_norm", ["motion=diff", "normalize=dataset"]),
+        )
+    },
 }
 
 
