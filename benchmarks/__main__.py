@@ -50,6 +50,12 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         + ["--set", "cnn-bc.ema_decay=0.999", "--variant", "shift 4 px + EMA 0.999"]
         + ["--name", "agents-cnn-bc-shift-ema", "--out", "runs/agents-cnn-bc-shift-ema"],
     ),
+    "agents-cnn-bc-ema": (
+        "agents",
+        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.ema_decay=0.999"]
+        + ["--variant", "EMA weights 0.999"]
+        + ["--name", "agents-cnn-bc-ema", "--out", "runs/agents-cnn-bc-ema"],
+    ),
     "agents-cnn-bc-cw0": (
         "agents",
         ["--agents", "cnn-bc", "--set", "cnn-bc.class_weight_power=0"]
