@@ -160,6 +160,7 @@ class CNNPolicy(nn.Module):
     def __init__(self, in_ch: int, hw: tuple[int, int], n_actions: int, cfg: CNNBCConfig) -> None:
         super().__init__()
         self.n_stack, self.motion, self.chunk = cfg.n_stack, cfg.motion, cfg.chunk
+        self.normalize = cfg.normalize == "dataset"
         self.features = _encoder(in_ch, cfg)
         with torch.no_grad():
             flat = self.features(torch.zeros(1, in_ch, *hw)).shape[1]
@@ -176,7 +177,8 @@ class CNNPolicy(nn.Module):
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 stacks -> the encoder's float input (``motion="diff"``: newest + differences)."""
         f = x.float().reshape(len(x), self.n_stack, -1, *x.shape[2:]) / 255.0  # (B, n, C, H, W)
-        f = (f - self.input_mean[:, None, None]) / self.input_std[:, None, None]
+        if self.normalize:  # (skipped otherwise: act() runs in the control loop)
+            f = (f - self.input_mean[:, None, None]) / self.input_std[:, None, None]
         if self.motion == "diff":
             return torch.cat([f[:, -1], (f[:, 1:] - f[:, :-1]).flatten(1, 2)], 1)  # (B, n*C, H, W)
         return f.flatten(1, 2)
