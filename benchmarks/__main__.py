@@ -22,6 +22,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
+
+
+def cnn_bc_lever(name: str, variant: str, *sets: str, reference: bool) -> tuple[str, list[str]]:
+    """A protocol run of cnn-bc with ``sets`` (its options), results ``name``, runs in runs/NAME.
+
+    ``reference``: also train the exact-state MLP reference row (else ``--no-reference``).
+    """
+    args = ["--agents", "cnn-bc"] + ([] if reference else ["--no-reference"])
+    args += [x for opt in sets for x in ("--set", f"cnn-bc.{opt}")]
+    return "agents", args + ["--variant", variant, "--name", name, "--out", f"runs/{name}"]
+
+
 # results name -> (script module in benchmarks/, its arguments) for the published run
 SUITE: dict[str, tuple[str, list[str]]] = {
     "game": ("game", []),
@@ -44,42 +56,42 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         "agents",
         ["--agents", "cnn-bc", "--name", "agents-cnn-bc", "--out", "runs/agents-cnn-bc"],
     ),
-    "agents-cnn-bc-shift-ema": (
-        "agents",
-        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.augment_pad=4"]
-        + ["--set", "cnn-bc.ema_decay=0.999", "--variant", "shift 4 px + EMA 0.999"]
-        + ["--name", "agents-cnn-bc-shift-ema", "--out", "runs/agents-cnn-bc-shift-ema"],
-    ),
-    "agents-cnn-bc-ema": (
-        "agents",
-        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.ema_decay=0.999"]
-        + ["--variant", "EMA weights 0.999"]
-        + ["--name", "agents-cnn-bc-ema", "--out", "runs/agents-cnn-bc-ema"],
-    ),
-    "agents-cnn-bc-cw0": (
-        "agents",
-        ["--agents", "cnn-bc", "--set", "cnn-bc.class_weight_power=0"]
-        + ["--variant", "unweighted cross-entropy (class_weight_power=0)"]
-        + ["--name", "agents-cnn-bc-cw0", "--out", "runs/agents-cnn-bc-cw0"],
-    ),
-    "agents-cnn-bc-cw1": (
-        "agents",
-        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.class_weight_power=1.0"]
-        + ["--variant", "balanced cross-entropy (class_weight_power=1)"]
-        + ["--name", "agents-cnn-bc-cw1", "--out", "runs/agents-cnn-bc-cw1"],
-    ),
-    "agents-cnn-bc-diff": (
-        "agents",
-        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.motion=diff"]
-        + ["--variant", "frame differences at the input (motion=diff)"]
-        + ["--name", "agents-cnn-bc-diff", "--out", "runs/agents-cnn-bc-diff"],
-    ),
-    "agents-cnn-bc-norm": (
-        "agents",
-        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.normalize=dataset"]
-        + ["--variant", "inputs standardised per channel (normalize=dataset)"]
-        + ["--name", "agents-cnn-bc-norm", "--out", "runs/agents-cnn-bc-norm"],
-    ),
+    **{
+        name: cnn_bc_lever(name, variant, *sets, reference=reference)
+        for name, variant, sets, reference in (
+            (
+                "agents-cnn-bc-shift-ema",
+                "shift 4 px + EMA 0.999",
+                ["augment_pad=4", "ema_decay=0.999"],
+                False,
+            ),
+            ("agents-cnn-bc-ema", "EMA weights 0.999", ["ema_decay=0.999"], False),
+            (
+                "agents-cnn-bc-cw0",
+                "unweighted cross-entropy (class_weight_power=0)",
+                ["class_weight_power=0"],
+                True,
+            ),
+            (
+                "agents-cnn-bc-cw1",
+                "balanced cross-entropy (class_weight_power=1)",
+                ["class_weight_power=1.0"],
+                False,
+            ),
+            (
+                "agents-cnn-bc-diff",
+                "frame differences at the input (motion=diff)",
+                ["motion=diff"],
+                False,
+            ),
+            (
+                "agents-cnn-bc-norm",
+                "inputs standardised per channel (normalize=dataset)",
+                ["normalize=dataset"],
+                False,
+            ),
+        )
+    },
     "agents-latent-gpt": (
         "agents",
         ["--agents", "latent-gpt", "--no-reference", "--name", "agents-latent-gpt"]

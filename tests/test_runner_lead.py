@@ -29,3 +29,12 @@ def test_runner_lead_smoke_and_resume(tmp_path):
     # A second run reads every job back from --out instead of training again.
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert res.returncode == 0 and "trained in" not in res.stdout, res.stdout[-2000:]
+
+
+def test_runner_lead_refuses_an_unknown_option_at_once(tmp_path):
+    cmd = [sys.executable, "-m", "benchmarks.runner_lead", "--set", "normalise=dataset",
+           "--out", str(tmp_path), "--no-write"]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "--set 'normalise=dataset': expected KEY=VALUE" in res.stderr
+    assert "Traceback" not in res.stderr and not any(tmp_path.iterdir())  # nothing trained
