@@ -97,7 +97,7 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         ["--agents", "latent-gpt", "--no-reference", "--name", "agents-latent-gpt"]
         + ["--out", "runs/agents-latent-gpt"],
     ),
-    "learning_curve": ("learning_curve", []),
+    "learning_curve": ("learning_curve", ["--agents", "cnn-bc"]),
     "agents-vae-ablation": (
         "agents",
         ["--agents", "", "--vae-ablation", "--name", "agents-vae-ablation"],
