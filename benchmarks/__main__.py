@@ -92,6 +92,14 @@ SUITE: dict[str, tuple[str, list[str]]] = {
             ),
         )
     },
+    # The learning curve's 100-episode point was still improving at its last update: the same
+    # data, twice the updates (about the 15 minutes per training allowed on 2 cores).
+    "agents-cnn-bc-100-long": (
+        "agents",
+        ["--agents", "cnn-bc", "--episodes", "100", "--epochs", "60"]
+        + ["--variant", "100 episodes, 60 epochs x 250 updates", "--name", "agents-cnn-bc-100-long"]
+        + ["--out", "runs/agents-cnn-bc-100-long"],
+    ),
     "agents-latent-gpt": (
         "agents",
         ["--agents", "latent-gpt", "--no-reference", "--name", "agents-latent-gpt"]
