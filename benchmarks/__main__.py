@@ -93,7 +93,7 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         )
     },
     # The learning curve's 100-episode point was still improving at its last update: the same
-    # data, twice the updates (about the 15 minutes per training allowed on 2 cores).
+    # data, twice the updates (~30 min per training with two side by side on 2 cores).
     "agents-cnn-bc-100-long": (
         "agents",
         ["--agents", "cnn-bc", "--episodes", "100", "--epochs", "60"]
