@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
+from tests.utils import load_benchmark
 
-def _load_suite():
-    """benchmarks/__main__.py by its path (the repository root stays off sys.path: the
-    top-level ``datasets/`` folder would shadow Hugging Face ``datasets``)."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "__main__.py"
-    spec = importlib.util.spec_from_file_location("bc_gym_benchmarks_suite", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-suite = _load_suite()
+suite = load_benchmark("__main__", "bc_gym_benchmarks_suite")
 RESULTS, ROOT, SUITE = suite.RESULTS, suite.ROOT, suite.SUITE
 
 MARKER = re.compile(r"<!-- bench:([\w-]+) -->\n.*?<!-- /bench:\1 -->", re.S)

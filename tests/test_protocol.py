@@ -2,28 +2,16 @@
 
 import argparse
 import dataclasses
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import pytest
+
+from tests.utils import load_benchmark
 
 pytest.importorskip("torch")
 
 
-def _load_protocol():
-    """benchmarks/protocol.py by its path (the repository root stays off sys.path: the top-level
-    ``datasets/`` folder would shadow Hugging Face ``datasets``)."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "protocol.py"
-    spec = importlib.util.spec_from_file_location("bc_gym_benchmarks_protocol", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-P = _load_protocol()
+P = load_benchmark("protocol", "bc_gym_benchmarks_protocol")
 
 
 def _args(*argv: str) -> argparse.Namespace:

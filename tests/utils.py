@@ -1,5 +1,10 @@
 """Shared test constants and helpers."""
 
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
 SEED = 42
 
 
@@ -24,3 +29,14 @@ def focus_window(window: object) -> None:
         handle.focus()
     finally:
         handle.close()
+
+
+def load_benchmark(name: str, as_name: str) -> ModuleType:
+    """``benchmarks/NAME.py`` loaded by its path as module ``as_name`` (the repository root stays
+    off sys.path: the top-level ``datasets/`` folder would shadow Hugging Face ``datasets``)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(as_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[as_name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
