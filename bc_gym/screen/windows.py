@@ -57,10 +57,16 @@ def _open_display():
         ) from exc
 
 
+# In 4-byte units: read a title in one GetProperty request. python-xlib's default (10 units)
+# reads a longer title in two requests, and a page that retitles itself between them (the
+# Runner writes its score there) yields a torn string such as '... | gamees 1 | ...'.
+_TITLE_READ_UNITS = 4096
+
+
 def _title(d, win) -> str:
     for atom_name in ("_NET_WM_NAME", "WM_NAME"):
         atom = d.intern_atom(atom_name)
-        prop = win.get_full_property(atom, 0)
+        prop = win.get_full_property(atom, 0, sizehint=_TITLE_READ_UNITS)
         if prop is not None and prop.value:
             v = prop.value
             return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)

@@ -42,3 +42,28 @@ def test_wait_for_window_stops_when_the_process_exits(xvfb):
     proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(WindowNotFound, match=r"my game did not appear .*exited with code 3"):
         wait_for_window("no such title", 60, proc, what="my game")
+
+
+@pytest.mark.x11
+def test_a_window_that_retitles_itself_is_never_read_torn(xvfb):
+    """A long title rewritten many times a second (the Runner page's score) reads whole."""
+    from bc_gym.screen.windows import list_windows
+
+    titles = ["retitling window | " + c * 60 for c in "ab"]
+    code = (
+        "import os, itertools; os.environ['SDL_AUDIODRIVER'] = 'dummy'; import pygame; "
+        f"titles = {titles!r}; pygame.display.init(); pygame.display.set_caption(titles[0]); "
+        "pygame.display.set_mode((64, 32)); pygame.display.flip()\n"
+        "for t in itertools.cycle(titles): pygame.display.set_caption(t); pygame.event.pump()"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        wait_for_window("retitling window", 20, proc)
+        seen = [w.title for _ in range(300) for w in list_windows()
+                if w.title.startswith("retitling window")]  # fmt: skip
+        assert len(seen) == 300
+        assert set(seen) <= set(titles), sorted(set(seen) - set(titles))[:3]
+        assert len(set(seen)) == 2  # the title did change while we read it
+    finally:
+        proc.kill()
+        proc.wait()
