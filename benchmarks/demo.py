@@ -5,7 +5,7 @@
     .venv/bin/python -m benchmarks.demo --game runner    # the Runner page in Chromium (~40 min)
 
 Runs ``bc_gym.demo.run_demo``, writes its table to ``benchmarks/results/demo.md`` and its GIF
-of the latent GPT driving to ``docs/img/latent_gpt_driving.gif`` (the README shows both).
+of the lead agent driving to ``docs/img/agent_driving.gif`` (the README shows both).
 ``--game runner`` runs ``bc_gym.demo_runner.run_runner_demo`` (10 minutes of recording) and
 writes ``benchmarks/results/demo-runner.md`` (the README's ``bench:demo-runner`` block).
 """
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bc_gym.cli import sigterm_exits
-from bc_gym.demo import DemoConfig, run_demo
+from bc_gym.demo import GIF, DemoConfig, run_demo
 from bc_gym.demo_runner import RunnerDemoConfig, run_runner_demo
 from benchmarks.machine import write_result
 
@@ -43,7 +43,7 @@ command += " --quick" if args.quick else ""
 if not args.no_write:
     name = "demo-runner" if args.game == "runner" else "demo"
     write_result(name, f"{table}\n\nWhole demo: {minutes:.1f} min.", command)
-    gif = out / "latent_gpt_driving.gif"
+    gif = out / GIF
     if args.game == "highway" and gif.exists():
         img = Path(__file__).resolve().parent.parent / "docs" / "img" / gif.name
         shutil.copyfile(gif, img)

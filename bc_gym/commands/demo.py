@@ -20,18 +20,20 @@ def demo(
     ),
     quick: bool = typer.Option(False, help="~3 minutes: short recording, training and play."),
     agents: str = typer.Option(
-        "", help="Agents to train and play (default: highway latent-gpt,cnn-bc; runner cnn-bc)."
+        "",
+        help="Agents to train and play, the lead first (default: highway cnn-bc,latent-gpt; "
+        "runner cnn-bc).",
     ),
     record_s: float = typer.Option(
-        0.0, help="Seconds to record (0: 300, quick 45; runner: 600, quick 60)."
+        0.0, help="Seconds to record (0: 600, quick 45; runner: 600, quick 60)."
     ),
     train_s: float = typer.Option(
-        0.0, help="highway: latent-gpt training budget, s (0: 360, quick 60)."
+        0.0,
+        help="highway: the lead agent's training budget, s; the others get a third (0: 600, "
+        "quick 60).",
     ),
     updates: int = typer.Option(0, help="runner: optimizer updates per model (0: 3000, quick 60)."),
-    episodes: int = typer.Option(
-        0, help="Live games per policy (0: 5, quick 1; runner: 10, quick 1)."
-    ),
+    episodes: int = typer.Option(0, help="Live games per policy (0: 10, quick 1)."),
     max_steps: int = typer.Option(
         0, help="Steps per live game (0: 600, quick 300; runner: at most 1000, quick 300)."
     ),
@@ -41,13 +43,13 @@ def demo(
     """Record the expert playing a built-in game's window, train agents, watch them play live.
 
     The scripted expert plays through real X key events while `bc-gym record` records the
-    window; VAE + latent GPT and the baselines train on that recording; then each agent plays
+    window; the CNN baseline and the VAE + latent GPT train on that recording; then each agent plays
     live in a fresh window through ScreenEnv. Ends with a table (mean return, crash rate,
     control rate, observation age) and writes OUT/table.md, results.json, returns.png and
-    latent_gpt_driving.gif. `--game runner` does the same on the Runner page in Chromium (10
-    minutes of recording, episodes cut when the screen freezes; the score comes from the
-    page's title; OUT/table.md, results.json, scores.png). Starts its own Xvfb when there is
-    no display.
+    agent_driving.gif (the lead agent, the first of --agents). `--game runner` does the same
+    on the Runner page in Chromium (10 minutes of recording, episodes cut when the screen
+    freezes; the score comes from the page's title; OUT/table.md, results.json, scores.png).
+    Starts its own Xvfb when there is no display.
     """
     from bc_gym.agents import agent_names
     from bc_gym.demo import DemoConfig, run_demo
