@@ -96,6 +96,12 @@ SUITE: dict[str, tuple[str, list[str]]] = {
                 ["chunk=4"],
                 False,
             ),
+            (
+                "agents-cnn-bc-spacing2",
+                "frames stacked 2/30 s apart (spacing_s=0.0667: 0.2 s of motion per stack)",
+                ["spacing_s=0.0667"],
+                False,
+            ),
         )
     },
     # IMPALA's encoder costs ~6x the default's time per update here (0.43 against 0.074 s per
