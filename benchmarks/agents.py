@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -170,8 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the protocol and write the table."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = "python " + " ".join(["benchmarks/agents.py", *(sys.argv[1:] if argv is None
-                                                              else argv)])  # fmt: skip
+    given = sys.argv[1:] if argv is None else argv
+    command = shlex.join(["python", "benchmarks/agents.py", *given])  # quoted: copy-pasteable
     import torch
 
     import bc_gym  # noqa: F401  (registers the env)

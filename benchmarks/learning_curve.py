@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     given = sys.argv[1:] if argv is None else argv
-    command = " ".join(["python -m benchmarks.learning_curve", *given])
+    command = shlex.join(["python", "-m", "benchmarks.learning_curve", *given])
     import bc_gym  # noqa: F401  (registers the env)
     from bc_gym.agents import agent_names
     from bc_gym.datasets import load_dataset

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -197,7 +198,7 @@ def main() -> None:
     lines = [
         "# Real-time control benchmark",
         "",
-        f"`{' '.join(['python', 'benchmarks/realtime.py', *sys.argv[1:]])}` on "
+        f"`{shlex.join(['python', 'benchmarks/realtime.py', *sys.argv[1:]])}` on "
         f"{platform.node() or 'this machine'}, {os.cpu_count()} CPUs, Xvfb 1280x800, "
         f"HighwayRacer window 480x480 (empty road), control and capture at {args.fps:g} Hz, "
         f"observations {args.obs_size}x{args.obs_size} RGB, TimedFrameStack n={args.stack}, "

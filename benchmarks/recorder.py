@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -198,5 +199,5 @@ md = (
 )
 print(md)
 if not args.no_write:
-    cmd = "python -m benchmarks.recorder " + " ".join(sys.argv[1:])
+    cmd = shlex.join(["python", "-m", "benchmarks.recorder", *sys.argv[1:]])
     print(write_result("recorder", md, cmd.strip()))

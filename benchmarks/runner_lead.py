@@ -27,6 +27,7 @@ import argparse
 import collections
 import json
 import multiprocessing
+import shlex
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     given = sys.argv[1:] if argv is None else argv
-    command = " ".join(["python -m benchmarks.runner_lead", *given])
+    command = shlex.join(["python", "-m", "benchmarks.runner_lead", *given])
     if args.tiny:
         args.train_seeds, args.eval_seeds, args.episodes, args.updates = "0", 2, 2, 20
         args.max_steps = 120

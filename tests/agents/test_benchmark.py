@@ -1,5 +1,6 @@
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -57,15 +58,18 @@ def test_protocol_trains_every_seed_drives_the_same_seeds_and_resumes(tmp_path):
     """2 training seeds x (cnn-bc, random, exact-state MLP) in 2 processes; reruns use the cache."""
     cmd = [*AGENTS, "--tiny", "--episodes", "2", "--eval-seeds", "2", "--train-seeds", "3,4",
            "--agents", "cnn-bc,random", "--set", "cnn-bc.epochs=2", "--set",
-           "cnn-bc.steps_per_epoch=2", "--set", "state-mlp.updates=7", "--variant", "ablation-x",
+           "cnn-bc.steps_per_epoch=2", "--set", "state-mlp.updates=7", "--variant", "ablation x",
            "--jobs", "2", "--out", str(tmp_path), "--name", "protocol-smoke"]  # fmt: skip
     res = _run(cmd)
     assert res.returncode == 0, res.stderr[-3000:]
     md = (ROOT / "benchmarks" / "results" / "protocol-smoke-tiny.md").read_text()
-    assert "## Agents on HighwayRacer (headless): ablation-x" in md
+    assert "## Agents on HighwayRacer (headless): ablation x" in md
+    # The table names its command, quoted so that it can be pasted back into a shell.
+    command = re.search(r"Command: `([^`]*)`", md)
+    assert command and shlex.split(command.group(1))[2:] == cmd[len(AGENTS) :], md[:600]
     saved = json.loads((tmp_path / "summary.json").read_text())
     expert = saved["expert_mean"]
-    assert saved["train_seeds"] == [3, 4] and saved["variant"] == "ablation-x"
+    assert saved["train_seeds"] == [3, 4] and saved["variant"] == "ablation x"
     for agent in ("cnn-bc", "random", "state-mlp"):
         recs = [json.loads((tmp_path / f"{agent}-seed{s}" / "result.json").read_text())
                 for s in (3, 4)]  # fmt: skip
