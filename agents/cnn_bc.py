@@ -92,6 +92,12 @@ class CNNBCConfig:
     """Temporal ensembling weight ``exp(-coeff * i)`` of the ``i``-th oldest prediction of a
     step (ACT's default 0.01: older ones slightly favoured; see
     :class:`~bc_gym.agents.chunking.TemporalEnsembler`). Used when ``chunk > 1``."""
+    label_shift: int = 0
+    """Training only: label each stack with the keys recorded this many steps after its newest
+    frame (the last ``label_shift`` steps of each episode get no label). In a live recording
+    the game may already show the effect of the keys held at a tick in that tick's frame; the
+    clone then learns to read its own last keys from the picture instead of what to do next.
+    0: the keys of the frame's own tick."""
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
@@ -113,6 +119,10 @@ class CNNBCConfig:
             )
         if int(self.chunk) != self.chunk or self.chunk < 1:
             raise ValueError(f"chunk must be an integer >= 1, actual value: {self.chunk!r}")
+        if int(self.label_shift) != self.label_shift or self.label_shift < 0:
+            raise ValueError(
+                f"label_shift must be an integer >= 0 (steps), actual value: {self.label_shift!r}"
+            )
         if not self.impala_channels or min(self.impala_channels) < 1:
             raise ValueError(
                 f"impala_channels must be positive channel counts, one per stage, actual "
@@ -329,9 +339,13 @@ class CNNBCAgent(Agent):
             for ds, pair in zip(datasets, ids, strict=False):
                 sd = StackDataset(ds, config.n_stack, config.spacing_s, episodes=pair[which])
                 fr, idx, acts = sd.frame_table()
-                parts.append(
-                    (fr, idx, acts if config.chunk == 1 else sd.item_future_actions(config.chunk))
-                )
+                if config.chunk > 1 or config.label_shift:
+                    shift = int(config.label_shift)
+                    acts = sd.item_future_actions(config.chunk + shift)[:, shift:]
+                    keep = acts[:, 0] >= 0  # stacks whose shifted label is inside the episode
+                    idx, acts = idx[keep], acts[keep]
+                    acts = acts[:, 0] if config.chunk == 1 else acts  # (N,) or (N, chunk)
+                parts.append((fr, idx, acts))
             if len(parts) == 1:
                 return parts[0]
             offsets = np.cumsum([0] + [len(f) for f, _, _ in parts])

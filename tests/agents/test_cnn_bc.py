@@ -263,3 +263,38 @@ def test_shifted_chunked_mirrored_stacks_keep_their_labels(
             assert tuple(yi.tolist()) in {lab for lab, _ in found}
             shifted += any(moved for _, moved in found)
     assert shifted > 0.8 * sum(len(x) for x, _ in seen)
+
+
+def test_label_shift_labels_each_stack_with_the_keys_recorded_later(
+    tiny_dataset, tmp_path, tiny_train_config, monkeypatch
+):
+    """``label_shift=2``: a stack learns the keys recorded 2 steps after its newest frame, and
+    the last 2 stacks of each episode, which have no such keys, are not trained on."""
+    import hashlib
+
+    from bc_gym.agents.data import open_datasets
+    from bc_gym.datasets.torch import StackDataset, split_episodes
+
+    shift = 2
+    seen = _watch_training(monkeypatch)
+    cfg = CNNBCConfig(**TINY, label_shift=shift)
+    CNNBCAgent.train(
+        [tiny_dataset], tmp_path, tiny_train_config(val_fraction=0.5, steps_per_epoch=10), cfg
+    )
+    ds = open_datasets([tiny_dataset])
+    train_ids, _ = split_episodes(ds[0], 0.5, 0)
+    sd = StackDataset(ds[0], cfg.n_stack, cfg.spacing_s, episodes=train_ids)
+    later = sd.item_future_actions(shift + 1)[:, shift]  # -1: past the episode's end
+    labels: dict[bytes, set[int]] = {}
+    for i in range(len(sd)):
+        key = hashlib.sha1(sd[i][0].numpy().tobytes()).digest()
+        labels.setdefault(key, set()).add(int(later[i]))
+    now = sd.item_future_actions(1)[:, 0]
+    assert bool((later != now).any()), "the tiny dataset's keys never change: a useless test"
+    for x, y in seen:
+        assert y.shape == (len(x),)
+        for xi, yi in zip(x, y, strict=True):
+            found = labels[hashlib.sha1(xi.numpy().tobytes()).digest()]
+            assert int(yi) in found and int(yi) >= 0
+    with pytest.raises(ValueError, match="label_shift must be an integer >= 0"):
+        CNNBCConfig(label_shift=-1)
