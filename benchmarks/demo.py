@@ -1,6 +1,6 @@
 """The demo's live table (record -> train -> play through the screen), for the README.
 
-    .venv/bin/python -m benchmarks.demo                  # the default demo (~15 min on 2 cores)
+    .venv/bin/python -m benchmarks.demo                  # the default demo (~25 min on 2 cores)
     .venv/bin/python -m benchmarks.demo --quick          # ~3 min
     .venv/bin/python -m benchmarks.demo --game runner    # the Runner page in Chromium (~40 min)
 
