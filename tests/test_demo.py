@@ -76,3 +76,18 @@ def test_sigterm_stops_the_demo_its_window_and_keeps_the_recording(xvfb, tmp_pat
     assert keys_down() == []
     ds = load_dataset(out / "data")  # what was recorded so far is a readable dataset
     assert ds.total_steps > 0
+
+
+def test_the_command_leads_with_the_configs_default_agent(tmp_path, monkeypatch):
+    """`bc-gym demo` without --agents trains DemoConfig's agents, lead first; --agents wins."""
+    from typer.testing import CliRunner
+
+    import bc_gym.demo
+    from bc_gym.cli import app
+
+    seen: list[bc_gym.demo.DemoConfig] = []
+    monkeypatch.setattr(bc_gym.demo, "run_demo", seen.append)
+    for args, agents in (([], ("cnn-bc", "latent-gpt")), (["--agents", "random"], ("random",))):
+        res = CliRunner().invoke(app, ["demo", "-o", str(tmp_path), *args])
+        assert res.exit_code == 0, res.output
+        assert seen.pop().agents == agents

@@ -90,7 +90,7 @@ def demo(
         DemoConfig(
             out=out or Path("out/demo"),
             quick=quick,
-            agents=names or ("latent-gpt", "cnn-bc"),
+            **({"agents": names} if names else {}),  # else DemoConfig's lead-first default
             record_s=record_s,
             train_s=train_s,
             episodes=episodes,
