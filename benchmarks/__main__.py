@@ -102,17 +102,17 @@ SUITE: dict[str, tuple[str, list[str]]] = {
                 ["spacing_s=0.0667"],
                 False,
             ),
+            # IMPALA's encoder costs ~6x the default's time per update here (0.43 against
+            # 0.074 s per batch of 128 on one thread), so it gets about the default's compute
+            # (1,250 updates) rather than its 7,500 updates (~1.5 h per training).
+            (
+                "agents-cnn-bc-impala",
+                "IMPALA encoder, 5 epochs x 250 updates",
+                ["encoder=impala", "epochs=5"],
+                False,
+            ),
         )
     },
-    # IMPALA's encoder costs ~6x the default's time per update here (0.43 against 0.074 s per
-    # batch of 128 on one thread), so it gets about the default's compute (1,250 updates)
-    # rather than its 7,500 updates (~1.5 h per training).
-    "agents-cnn-bc-impala": (
-        "agents",
-        ["--agents", "cnn-bc", "--no-reference", "--set", "cnn-bc.encoder=impala"]
-        + ["--set", "cnn-bc.epochs=5", "--variant", "IMPALA encoder, 5 epochs x 250 updates"]
-        + ["--name", "agents-cnn-bc-impala", "--out", "runs/agents-cnn-bc-impala"],
-    ),
     # The learning curve's 100-episode point was still improving at its last update: the same
     # data, twice the updates (~30 min per training with two side by side on 2 cores).
     "agents-cnn-bc-100-long": (
